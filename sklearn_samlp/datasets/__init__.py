@@ -3,4 +3,10 @@
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
-__all__ = []
+from ._real import load_basic_motions, load_japanese_vowels, train_test_split_streams
+
+__all__ = [
+    "load_basic_motions",
+    "load_japanese_vowels",
+    "train_test_split_streams",
+]
