@@ -1,0 +1,509 @@
+"""SignalAccumulativeClassifier: the scikit-learn estimator."""
+
+# Authors: The sklearn_samlp developers
+# SPDX-License-Identifier: Apache-2.0
+
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from skorch import NeuralNet
+
+from ._accumulate import _check_decays
+from ._persistence import load_estimator, save_estimator
+from ._net import BatchIterator, MLPModule, TensorBatches, WeightedCrossEntropy
+from ._streams import StreamStates
+
+_PREDICT_BATCH = 65536  # rows per forward pass at inference: memory, not accuracy
+
+
+class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
+    """Classifier for streams: an MLP over each row and its accumulated signal.
+
+    Every stream keeps an accumulator, a leaky integrator of its rows
+    ``a_t = d * a_{t-1} + (1 - d) * x_t``, and the network classifies row
+    ``t`` from ``[x_t, a_t]`` (one ``a_t`` per decay of a bank). The
+    accumulator gives the model a memory of the stream at the cost of a
+    moving average. It is carried from one call to the next: ``partial_fit``,
+    ``predict`` and ``update_accumulators`` continue each stream where the
+    previous call left it. Training runs on skorch.
+
+    Parameters
+    ----------
+    decay : float or tuple of float, default=0.9
+        Decay ``d`` in [0, 1) of the accumulator; a tuple gives a bank of
+        timescales, one accumulator per decay. ``decay=0`` makes a memoryless
+        MLP. The memory of the accumulator is about ``1 / (1 - d)`` rows.
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Width of each hidden layer.
+    dropout : float, default=0.1
+        Dropout probability after each hidden layer, in [0, 1).
+    lr : float, default=1e-3
+        Learning rate of Adam.
+    batch_size : int, default=128
+        Rows per mini-batch in training.
+    max_epochs : int, default=10
+        Passes over the data in ``fit``. ``partial_fit`` makes one.
+    shuffle : bool, default=True
+        Shuffle the rows before each epoch. The accumulated features are
+        computed before training, so shuffling does not break the memory.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the shuffling and the dropout. With an int, ``fit``
+        and ``partial_fit`` are reproducible bit for bit on CPU. The estimator
+        owns its generator: it neither seeds nor draws from torch's global
+        generator, and a pickled copy continues exactly as the original.
+    device : str or torch.device, default="cpu"
+        Where the network is trained and run, e.g. ``"cuda"``.
+    verbose : int, default=0
+        Print skorch's per-epoch log when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    net_ : skorch.NeuralNet
+        The trained network; ``net_.module_`` is the torch module and
+        ``net_.history`` its training history.
+    n_iter_ : int
+        Epochs trained since the last ``fit``.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The memoryless multilayer perceptron.
+    SignalAccumulativeMLP : The original PyTorch module of the design.
+
+    Notes
+    -----
+    Rows of ``X`` are time steps. Without ``stream_ids`` all rows are one
+    stream; with ``stream_ids`` rows of several streams may be interleaved,
+    each stream's rows in time order, and each stream has its own accumulator.
+    A stream never seen before starts from zero, and its features are bias
+    corrected: they are divided by ``1 - d^n`` after ``n`` rows, so that they
+    are the weighted average of the rows seen (``a_0 = x_0``) instead of being
+    shrunk towards zero at the start of a stream.
+
+    ``fit`` forgets all streams; afterwards each stream's state is at its last
+    row. ``partial_fit`` and ``update_accumulators`` advance the state;
+    ``predict``, ``predict_proba`` and ``score`` start from it and change
+    nothing, so a test-then-train loop (``predict`` then ``partial_fit`` on
+    each chunk) is correct.
+
+    Because rows depend on the rows before them, predictions depend on the
+    order of the rows and on which rows are passed together, unless
+    ``decay=0``.
+
+    Examples
+    --------
+    >>> from sklearn_samlp import SignalAccumulativeClassifier
+    >>> from sklearn_samlp.datasets import make_regime_streams
+    >>> X, y, stream_ids = make_regime_streams(random_state=0)
+    >>> clf = SignalAccumulativeClassifier(decay=0.9, random_state=0)
+    >>> clf.fit(X, y, stream_ids=stream_ids).score(X, y, stream_ids=stream_ids)
+    0.9...
+    """
+
+    _parameter_constraints: dict = {
+        "decay": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        decay=0.9,
+        hidden_layer_sizes=(64, 64),
+        dropout=0.1,
+        lr=1e-3,
+        batch_size=128,
+        max_epochs=10,
+        shuffle=True,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+    ):
+        self.decay = decay
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ input
+
+    def _validate_input(
+        self, X, y="no_validation", *, stream_ids=None, sample_weight=None, reset
+    ):
+        """Validate one call's arguments, changing nothing if any is wrong.
+
+        ``validate_data`` records ``n_features_in_`` and ``feature_names_in_``
+        before it checks the values, so they are restored if a check fails.
+        """
+        saved = {k: self.__dict__[k] for k in ("n_features_in_", "feature_names_in_")
+                 if k in self.__dict__}
+        try:
+            if isinstance(y, str) and y == "no_validation":
+                X, y = validate_data(self, X, dtype=np.float32, reset=reset), None
+            else:
+                X, y = validate_data(self, X, y, dtype=np.float32, reset=reset)
+                check_classification_targets(y)
+            if stream_ids is not None:
+                stream_ids = np.asarray(stream_ids)
+                if stream_ids.shape != (X.shape[0],):
+                    raise ValueError(
+                        "stream_ids must be 1-dimensional with one id per row of X: "
+                        f"X has {X.shape[0]} rows, stream_ids has shape "
+                        f"{stream_ids.shape}."
+                    )
+            if y is not None:
+                sample_weight = _check_sample_weight(
+                    sample_weight, X, dtype=np.float32, ensure_non_negative=True
+                )
+        except Exception:
+            for key in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(key, None)
+            self.__dict__.update(saved)
+            raise
+        return X, y, stream_ids, sample_weight
+
+    def _encode(self, y, classes):
+        """Indices of ``y`` in ``classes``; a label not in ``classes`` raises."""
+        codes = np.searchsorted(classes, y)
+        codes = np.minimum(codes, len(classes) - 1)
+        unseen = classes[codes] != y
+        if np.any(unseen):
+            raise ValueError(
+                f"y contains labels not in classes_ {classes.tolist()}: "
+                f"{np.unique(y[unseen]).tolist()}."
+            )
+        return codes
+
+    # --------------------------------------------------------------- training
+
+    def _initial_rng_state(self):
+        """State of a torch generator seeded from ``random_state``."""
+        if self.random_state is None:  # fresh entropy, not the global generators
+            seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+        elif isinstance(self.random_state, Integral):
+            seed = int(self.random_state)
+        else:
+            seed = int(self.random_state.randint(np.iinfo(np.int32).max))
+        return torch.Generator().manual_seed(seed).get_state().numpy()
+
+    @contextmanager
+    def _own_rng(self, rng_state):
+        """Run torch with the estimator's generator; yield a dict with its end state.
+
+        torch draws weights, shuffles and dropout masks from its global
+        generators, so they are forked (saved and restored around the block)
+        and seeded from the estimator's own state.
+        """
+        device = torch.device(self.device)
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        out = {}
+        with torch.random.fork_rng(devices=cuda):
+            torch.set_rng_state(torch.from_numpy(rng_state))
+            if cuda:
+                torch.cuda.manual_seed(int(torch.randint(2**62, (1,))))
+            yield out
+            out["rng_state"] = torch.get_rng_state().numpy()
+
+    def _decays(self):
+        return _check_decays(self.decay)
+
+    def _build_net(self, n_inputs, n_classes):
+        return NeuralNet(
+            module=MLPModule,
+            module__n_inputs=n_inputs,
+            module__n_classes=n_classes,
+            module__hidden_layer_sizes=tuple(np.atleast_1d(self.hidden_layer_sizes)),
+            module__dropout=self.dropout,
+            criterion=WeightedCrossEntropy,
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=self.shuffle,
+            train_split=None,
+            device=self.device,
+            verbose=self.verbose,
+        )
+
+    def _dataset(self, features, y_codes, sample_weight):
+        # Weights scaled to mean one: the loss is then independent of their scale.
+        sample_weight = sample_weight / sample_weight.mean()
+        return TensorBatches(
+            torch.as_tensor(features, device=self.device),
+            torch.as_tensor(y_codes, dtype=torch.int64, device=self.device),
+            torch.as_tensor(sample_weight, device=self.device),
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, stream_ids=None, sample_weight=None):
+        """Forget all streams, then train for ``max_epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows in time order within each stream.
+        y : array-like of shape (n_samples,)
+            Label of each row.
+        stream_ids : array-like of shape (n_samples,), default=None
+            Stream of each row (any hashable ids). None: ``X`` is one stream.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator; each stream's state is at its last row.
+        """
+        X, y, stream_ids, sample_weight = self._validate_input(
+            X, y, stream_ids=stream_ids, sample_weight=sample_weight, reset=True
+        )
+        classes = np.unique(y)
+        y_codes = self._encode(y, classes)
+        streams = StreamStates(self._decays(), X.shape[1])
+        features, update = streams.features(X, stream_ids)
+        dataset = self._dataset(features, y_codes, sample_weight)
+
+        net = self._build_net(features.shape[1], len(classes))
+        with self._own_rng(self._initial_rng_state()) as rng:
+            net.initialize()
+            net.partial_fit(dataset, epochs=self.max_epochs)
+        streams.commit(update)
+        self.classes_, self.net_, self._streams = classes, net, streams
+        self._rng_state = rng["rng_state"]
+        self.n_iter_ = self.max_epochs
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, stream_ids=None, sample_weight=None):
+        """Train one epoch on ``X``, continuing each stream from its state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The next rows, in time order within each stream.
+        y : array-like of shape (n_samples,)
+            Label of each row.
+        classes : array-like of shape (n_classes,), default=None
+            All labels that can ever occur. Required on the first call,
+            ignored or checked afterwards.
+        stream_ids : array-like of shape (n_samples,), default=None
+            Stream of each row. None: the rows continue the default stream.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the loss.
+
+        Returns
+        -------
+        self : object
+            The estimator, each stream's state advanced to its last row.
+        """
+        first_call = not hasattr(self, "classes_")
+        if first_call and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if classes is not None:
+            classes = np.unique(np.asarray(classes))
+            if not first_call and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"`classes={classes.tolist()}` is not the same as on the first "
+                    f"call to partial_fit: {self.classes_.tolist()}."
+                )
+        else:
+            classes = self.classes_
+        X, y, stream_ids, sample_weight = self._validate_input(
+            X, y, stream_ids=stream_ids, sample_weight=sample_weight, reset=first_call
+        )
+        y_codes = self._encode(y, classes)
+        if first_call:
+            streams = StreamStates(self._decays(), X.shape[1])
+            net = self._build_net(X.shape[1] + streams.width, len(classes))
+            rng_state = self._initial_rng_state()
+        else:
+            streams, net, rng_state = self._streams, self.net_, self._rng_state
+        features, update = streams.features(X, stream_ids)
+        dataset = self._dataset(features, y_codes, sample_weight)
+
+        with self._own_rng(rng_state) as rng:
+            if first_call:
+                net.initialize()
+            net.partial_fit(dataset, epochs=1)
+        streams.commit(update)
+        self.classes_, self.net_, self._streams = classes, net, streams
+        self._rng_state = rng["rng_state"]
+        self.n_iter_ = 1 if first_call else self.n_iter_ + 1
+        return self
+
+    # -------------------------------------------------------------- inference
+
+    def _features(self, X, stream_ids):
+        check_is_fitted(self)
+        X, _, stream_ids, _ = self._validate_input(X, stream_ids=stream_ids, reset=False)
+        return self._streams.features(X, stream_ids)
+
+    def update_accumulators(self, X, stream_ids=None):
+        """Advance the accumulators over unlabeled rows, without training.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        stream_ids : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        _, update = self._features(X, stream_ids)
+        self._streams.commit(update)
+        return self
+
+    def reset_accumulators(self, stream_ids=None):
+        """Forget all streams, or only the given ones; they restart from zero.
+
+        Parameters
+        ----------
+        stream_ids : array-like, default=None
+            Streams to forget. None forgets all, including the default stream.
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        self._streams.reset(None if stream_ids is None else np.asarray(stream_ids))
+        return self
+
+    def predict_proba(self, X, stream_ids=None):
+        """Class probabilities of each row, from the carried state; changes nothing.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        stream_ids : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        features, _ = self._features(X, stream_ids)
+        module = self.net_.module_
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.inference_mode():
+                logits = [
+                    module(torch.as_tensor(features[i : i + _PREDICT_BATCH], device=self.device))
+                    for i in range(0, len(features), _PREDICT_BATCH)
+                ]
+        finally:
+            module.train(was_training)
+        logits = torch.cat(logits).to(device="cpu", dtype=torch.float64)
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, X, stream_ids=None):
+        """Class of each row, from the carried state; changes nothing.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        stream_ids : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X, stream_ids)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def score(self, X, y, stream_ids=None, sample_weight=None):
+        """Accuracy of ``predict(X, stream_ids)``; changes nothing.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        stream_ids : array-like of shape (n_samples,), default=None
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        return accuracy_score(y, self.predict(X, stream_ids), sample_weight=sample_weight)
+
+    @property
+    def accumulators_(self):
+        """Raw accumulator state of every known stream, as ``{stream_id: state}``.
+
+        A state is ``[a(decay) for decay in the bank]`` concatenated, shape
+        ``(n_decays * n_features_in_,)``. The default stream's id is None.
+        """
+        check_is_fitted(self)
+        streams = self._streams
+        return {sid: streams.states[row].copy() for sid, row in streams.index.items()}
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, path):
+        """Save the fitted estimator to one file that cannot execute code.
+
+        The file holds the parameters, the weights, the optimizer state, the
+        classes and every stream's accumulator, as tensors and JSON strings
+        written by ``torch.save``; :meth:`load` reads it with
+        ``torch.load(weights_only=True)``. Stream ids must be str, int, float,
+        bool or None.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File to write; missing parent folders are created.
+        """
+        check_is_fitted(self)
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path, device=None):
+        """Load an estimator saved with :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : str or torch.device, default=None
+            Where to put the network. None: the device it was saved from, or
+            the CPU when that is a GPU that this machine lacks.
+
+        Returns
+        -------
+        estimator : SignalAccumulativeClassifier
+            Ready to predict and to continue with ``partial_fit`` exactly
+            where the saved estimator stood.
+
+        Raises
+        ------
+        ValueError
+            If the file is truncated, is not a saved estimator, or holds
+            anything but tensors and plain data.
+        """
+        return load_estimator(cls, path, device=device)

@@ -1,0 +1,92 @@
+"""The pieces the estimator composes a skorch net from.
+
+The accumulated features are computed before training (the decay is fixed), so
+the network itself is a plain MLP over in-memory tensors. skorch's default data
+path indexes a Dataset row by row and collates every batch; here a batch is one
+tensor-indexing operation instead, which is what keeps a small MLP fast.
+"""
+
+# Authors: The sklearn_samlp developers
+# SPDX-License-Identifier: Apache-2.0
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class MLPModule(nn.Module):
+    """Feed-forward network returning logits: (Linear, ReLU, Dropout) * k, Linear.
+
+    Parameters
+    ----------
+    n_inputs : int
+    n_classes : int
+    hidden_layer_sizes : tuple of int
+    dropout : float
+    """
+
+    def __init__(self, n_inputs, n_classes, hidden_layer_sizes=(64, 64), dropout=0.0):
+        super().__init__()
+        layers, width = [], n_inputs
+        for size in hidden_layer_sizes:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        layers.append(nn.Linear(width, n_classes))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+class TensorBatches(torch.utils.data.Dataset):
+    """Features, encoded targets and sample weights as tensors of equal length."""
+
+    def __init__(self, X, y, sample_weight):
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], (self.y[i], self.sample_weight[i])
+
+
+class BatchIterator:
+    """Mini-batches of a :class:`TensorBatches` by tensor indexing.
+
+    Used as skorch's ``iterator_train``. Shuffling draws from torch's default
+    generator, which the estimator has forked and seeded around training.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False):
+        self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
+
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        data = self.dataset
+        n = len(data)
+        if not self.shuffle:
+            for start in range(0, n, self.batch_size):
+                stop = start + self.batch_size
+                yield data.X[start:stop], (data.y[start:stop], data.sample_weight[start:stop])
+            return
+        order = torch.randperm(n).to(data.X.device)
+        for idx in order.split(self.batch_size):
+            yield data.X[idx], (data.y[idx], data.sample_weight[idx])
+
+
+class WeightedCrossEntropy(nn.Module):
+    """Cross-entropy with per-sample weights; targets are ``(y, sample_weight)``.
+
+    The loss of a batch is ``mean(w_i * loss_i)``: the estimator scales the
+    weights to mean one over the data, so unit weights give the usual mean and
+    the learning rate does not depend on the scale of the weights.
+    """
+
+    def forward(self, logits, target):
+        y, sample_weight = target
+        return (F.cross_entropy(logits, y, reduction="none") * sample_weight).mean()

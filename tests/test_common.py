@@ -1,0 +1,43 @@
+"""scikit-learn's own estimator checks."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_samlp import SignalAccumulativeClassifier
+
+# Cheap but well-trained instances: the checks fit on a few hundred rows.
+CHEAP = dict(max_epochs=30, lr=1e-2, batch_size=64, hidden_layer_sizes=(16,), random_state=0)
+
+SAMPLE_WEIGHT_XFAIL = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "minibatch SGD: weighting a row is not the same as repeating it (the "
+        "batches differ); scikit-learn marks SGDClassifier the same way"
+    ),
+}
+ORDER_XFAIL = {
+    "check_methods_subset_invariance": (
+        "with decay > 0 each row's prediction depends on the rows before it in "
+        "its stream, so predicting a subset changes the accumulated features"
+    ),
+    "check_methods_sample_order_invariance": (
+        "with decay > 0 rows are time steps: reordering them changes the "
+        "accumulated features and so the predictions"
+    ),
+}
+
+
+def expected_failed_checks(estimator):
+    if estimator.decay == 0:
+        return SAMPLE_WEIGHT_XFAIL
+    return {**SAMPLE_WEIGHT_XFAIL, **ORDER_XFAIL}
+
+
+@parametrize_with_checks(
+    [
+        SignalAccumulativeClassifier(decay=0.0, **CHEAP),
+        SignalAccumulativeClassifier(decay=0.9, **CHEAP),
+        SignalAccumulativeClassifier(decay=(0.5, 0.95), dropout=0.0, **CHEAP),
+    ],
+    expected_failed_checks=expected_failed_checks,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
