@@ -8,7 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
@@ -16,6 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from skorch import NeuralNet
 
 from ._accumulate import _check_decays
+from ._callbacks import TrainAccuracy
 from ._persistence import load_estimator, save_estimator
 from ._net import BatchIterator, MLPModule, TensorBatches, WeightedCrossEntropy
 from ._streams import StreamStates
@@ -61,7 +62,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     device : str or torch.device, default="cpu"
         Where the network is trained and run, e.g. ``"cuda"``.
     verbose : int, default=0
-        Print skorch's per-epoch log when positive.
+        Print skorch's per-epoch log (loss, accuracy, duration) when positive.
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks for training, e.g. ``EarlyStopping`` (on
+        ``"train_loss"``), ``LRScheduler``, ``ProgressBar`` or ``TensorBoard``.
+        They are cloned for each fit, so the ones passed stay unchanged.
 
     Attributes
     ----------
@@ -76,6 +81,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         ``net_.history`` its training history.
     n_iter_ : int
         Epochs trained since the last ``fit``.
+    history_ : skorch.History
+        One entry per epoch since the last ``fit``, with ``train_loss`` and
+        ``train_acc`` (e.g. ``clf.history_[:, "train_loss"]``).
 
     See Also
     --------
@@ -123,6 +131,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "verbose": ["verbose"],
+        "callbacks": [list, None],
     }
 
     def __init__(
@@ -137,6 +146,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         device="cpu",
         verbose=0,
+        callbacks=None,
     ):
         self.decay = decay
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -148,6 +158,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------ input
 
@@ -246,6 +257,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             iterator_train=BatchIterator,
             iterator_train__shuffle=self.shuffle,
             train_split=None,
+            callbacks=[("train_acc", TrainAccuracy()), *clone(self.callbacks or [], safe=False)],
             device=self.device,
             verbose=self.verbose,
         )
@@ -452,6 +464,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         score : float
         """
         return accuracy_score(y, self.predict(X, stream_ids), sample_weight=sample_weight)
+
+    @property
+    def history_(self):
+        check_is_fitted(self)
+        return self.net_.history
 
     @property
     def accumulators_(self):
