@@ -3,8 +3,13 @@
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+from ._stream_manager import StreamManager
+from ._torch_model import SignalAccumulativeMLP
+
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "SignalAccumulativeMLP",
+    "StreamManager",
     "__version__",
 ]
