@@ -3,13 +3,17 @@
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+from ._classifier import SignalAccumulativeClassifier
+from ._evaluation import prequential_score
 from ._stream_manager import StreamManager
 from ._torch_model import SignalAccumulativeMLP
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "SignalAccumulativeClassifier",
     "SignalAccumulativeMLP",
     "StreamManager",
     "__version__",
+    "prequential_score",
 ]

@@ -162,39 +162,43 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ input
 
-    def _validate_input(
-        self, X, y="no_validation", *, stream_ids=None, sample_weight=None, reset
-    ):
-        """Validate one call's arguments, changing nothing if any is wrong.
+    @contextmanager
+    def _restored_on_error(self):
+        """Undo what input validation recorded if the call fails before training.
 
         ``validate_data`` records ``n_features_in_`` and ``feature_names_in_``
-        before it checks the values, so they are restored if a check fails.
+        before it checks the values, and labels are checked after it.
         """
-        saved = {k: self.__dict__[k] for k in ("n_features_in_", "feature_names_in_")
-                 if k in self.__dict__}
+        keys = ("n_features_in_", "feature_names_in_")
+        saved = {k: self.__dict__[k] for k in keys if k in self.__dict__}
         try:
-            if isinstance(y, str) and y == "no_validation":
-                X, y = validate_data(self, X, dtype=np.float32, reset=reset), None
-            else:
-                X, y = validate_data(self, X, y, dtype=np.float32, reset=reset)
-                check_classification_targets(y)
-            if stream_ids is not None:
-                stream_ids = np.asarray(stream_ids)
-                if stream_ids.shape != (X.shape[0],):
-                    raise ValueError(
-                        "stream_ids must be 1-dimensional with one id per row of X: "
-                        f"X has {X.shape[0]} rows, stream_ids has shape "
-                        f"{stream_ids.shape}."
-                    )
-            if y is not None:
-                sample_weight = _check_sample_weight(
-                    sample_weight, X, dtype=np.float32, ensure_non_negative=True
-                )
-        except Exception:
-            for key in ("n_features_in_", "feature_names_in_"):
+            yield
+        except BaseException:
+            for key in keys:
                 self.__dict__.pop(key, None)
             self.__dict__.update(saved)
             raise
+
+    def _validate_input(
+        self, X, y="no_validation", *, stream_ids=None, sample_weight=None, reset
+    ):
+        """Validated ``X`` (float32), ``y``, ``stream_ids`` and ``sample_weight``."""
+        if isinstance(y, str) and y == "no_validation":
+            X, y = validate_data(self, X, dtype=np.float32, reset=reset), None
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float32, reset=reset)
+            check_classification_targets(y)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+            )
+        if stream_ids is not None:
+            stream_ids = np.asarray(stream_ids)
+            if stream_ids.shape != (X.shape[0],):
+                raise ValueError(
+                    "stream_ids must be 1-dimensional with one id per row of X: "
+                    f"X has {X.shape[0]} rows, stream_ids has shape "
+                    f"{stream_ids.shape}."
+                )
         return X, y, stream_ids, sample_weight
 
     def _encode(self, y, classes):
@@ -291,13 +295,14 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator; each stream's state is at its last row.
         """
-        X, y, stream_ids, sample_weight = self._validate_input(
-            X, y, stream_ids=stream_ids, sample_weight=sample_weight, reset=True
-        )
-        classes = np.unique(y)
-        y_codes = self._encode(y, classes)
-        streams = StreamStates(self._decays(), X.shape[1])
-        features, update = streams.features(X, stream_ids)
+        with self._restored_on_error():
+            X, y, stream_ids, sample_weight = self._validate_input(
+                X, y, stream_ids=stream_ids, sample_weight=sample_weight, reset=True
+            )
+            classes = np.unique(y)
+            y_codes = self._encode(y, classes)
+            streams = StreamStates(self._decays(), X.shape[1])
+            features, update = streams.features(X, stream_ids)
         dataset = self._dataset(features, y_codes, sample_weight)
 
         net = self._build_net(features.shape[1], len(classes))
@@ -345,17 +350,18 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 )
         else:
             classes = self.classes_
-        X, y, stream_ids, sample_weight = self._validate_input(
-            X, y, stream_ids=stream_ids, sample_weight=sample_weight, reset=first_call
-        )
-        y_codes = self._encode(y, classes)
-        if first_call:
-            streams = StreamStates(self._decays(), X.shape[1])
-            net = self._build_net(X.shape[1] + streams.width, len(classes))
-            rng_state = self._initial_rng_state()
-        else:
-            streams, net, rng_state = self._streams, self.net_, self._rng_state
-        features, update = streams.features(X, stream_ids)
+        with self._restored_on_error():
+            X, y, stream_ids, sample_weight = self._validate_input(
+                X, y, stream_ids=stream_ids, sample_weight=sample_weight, reset=first_call
+            )
+            y_codes = self._encode(y, classes)
+            if first_call:
+                streams = StreamStates(self._decays(), X.shape[1])
+                net = self._build_net(X.shape[1] + streams.width, len(classes))
+                rng_state = self._initial_rng_state()
+            else:
+                streams, net, rng_state = self._streams, self.net_, self._rng_state
+            features, update = streams.features(X, stream_ids)
         dataset = self._dataset(features, y_codes, sample_weight)
 
         with self._own_rng(rng_state) as rng:
