@@ -55,6 +55,25 @@ def _check_decays(decays):
     return decays
 
 
+def _decay_bank(decays, n_features):
+    """The bank as a list: a float per shared decay, an array per per-feature one.
+
+    ``decays`` is a float, a sequence of floats, or an array of shape
+    ``(n_decays, n_features)`` holding one decay per decay and feature.
+    """
+    if np.ndim(decays) == 2:
+        bank = np.asarray(decays, dtype=np.float64)
+        if bank.shape[1] != n_features or not bank.size:
+            raise ValueError(
+                f"per-feature decays must have shape (n_decays, {n_features}), got "
+                f"{bank.shape}."
+            )
+        if not np.all((bank >= 0) & (bank < 1)):
+            raise ValueError("decay must be in [0, 1), got values outside.")
+        return list(bank)
+    return list(_check_decays(decays))
+
+
 def _as_tensor(X):
     """View ``X`` as a floating torch tensor; report whether it was numpy."""
     if isinstance(X, torch.Tensor):
@@ -102,82 +121,152 @@ def _block_layout(lengths, block):
     return dest, blocks_per_stream, block_stream
 
 
-def _toeplitz(decay, scale, block, dtype, device):
-    """``T[i, j] = scale * decay^(i - j)`` for ``i >= j``, else 0; and ``decay^(i+1)``."""
-    steps = torch.arange(block, dtype=torch.float64)
-    lag = steps[:, None] - steps[None, :]
-    # 0.0 ** 0 == 1, so decay=0 gives the identity (times scale), as it should.
-    toeplitz = torch.where(lag >= 0, scale * decay ** lag.clamp(min=0), 0.0)
-    carry_weight = decay ** (steps + 1)
-    return toeplitz.to(dtype=dtype, device=device), carry_weight.to(dtype=dtype, device=device)
+_MAX_TRANSFER = 1 << 23  # elements of per-block transfer matrices built at once
 
 
-def _scan_grouped(u, decays, scales, lengths, h0, block=_BLOCK):
+def _local_scan(blocks, decay, steps=None, scaled=True):
+    """Scan each block from a zero state; also the weight of the entering state.
+
+    Solves ``h_i = g_i h_{i-1} + c_i u_i`` within each block, where
+    ``g_i = decay^steps_i`` (``steps_i = 1`` when ``steps`` is None) and
+    ``c_i = 1 - g_i`` when ``scaled`` else 1. The state of row ``i`` given a
+    state ``h`` entering the block is ``local_i + carry_weight_i * h``.
+
+    Differentiable in ``blocks`` and in a tensor ``decay``.
+
+    Parameters
+    ----------
+    blocks : tensor of shape (n_blocks, block, n_features)
+    decay : float or tensor of shape (n_features,)
+    steps : tensor of shape (n_blocks, block), default=None
+        Time elapsed at each row since the row before it; 0 on padding rows,
+        which then leave the state unchanged.
+    scaled : bool, default=True
+
+    Returns
+    -------
+    local : tensor of shape (n_blocks, block, n_features)
+    carry_weight : tensor broadcastable to (n_blocks, block, n_features)
+    """
+    n_blocks, block, _ = blocks.shape
+    per_feature = isinstance(decay, torch.Tensor)
+    # Fixed decays build their matrices in float64, learned ones in their dtype.
+    work = decay.dtype if per_feature else torch.float64
+    index = torch.arange(block, dtype=work, device=blocks.device)
+    lower = index[:, None] >= index[None, :]
+
+    if steps is None:
+        lag = (index[:, None] - index[None, :]).clamp(min=0)
+        if per_feature:  # (f, L, L)
+            transfer = torch.where(lower, decay[:, None, None] ** lag, 0.0)
+            if scaled:
+                transfer = transfer * (1 - decay)[:, None, None]
+            local = torch.einsum("fij,bjf->bif", transfer.to(blocks.dtype), blocks)
+            return local, (decay[None, :] ** (index[:, None] + 1))[None].to(blocks.dtype)
+        transfer = torch.where(lower, torch.pow(decay, lag), 0.0) * ((1 - decay) if scaled else 1)
+        local = torch.matmul(transfer.to(blocks.dtype), blocks)
+        return local, torch.pow(decay, index + 1)[None, :, None].to(blocks.dtype)
+
+    # Irregular steps: the transfer from row j to row i is decay^(tau_i - tau_j),
+    # a matrix per block, built a chunk of blocks at a time to bound memory.
+    tau = steps.to(work).cumsum(dim=1)
+    size = block * block * (len(decay) if per_feature else 1)
+    chunk = max(1, _MAX_TRANSFER // size)
+    parts = []
+    for start in range(0, n_blocks, chunk):
+        t, x = tau[start : start + chunk], blocks[start : start + chunk]
+        lag = (t[:, :, None] - t[:, None, :]).clamp(min=0)
+        st = steps[start : start + chunk].to(work)
+        if per_feature:  # (b, f, L, L)
+            transfer = torch.where(lower, decay[None, :, None, None] ** lag[:, None], 0.0)
+            if scaled:
+                transfer = transfer * (1 - decay[None, :, None] ** st[:, None, :])[:, :, None, :]
+            parts.append(torch.einsum("bfij,bjf->bif", transfer.to(blocks.dtype), x))
+        else:
+            transfer = torch.where(lower, torch.pow(decay, lag), 0.0)
+            if scaled:
+                transfer = transfer * (1 - torch.pow(decay, st))[:, None, :]
+            parts.append(torch.bmm(transfer.to(blocks.dtype), x))
+    if per_feature:
+        carry_weight = decay[None, None, :] ** tau[:, :, None]
+    else:
+        carry_weight = torch.pow(decay, tau)[:, :, None]
+    return torch.cat(parts), carry_weight.to(blocks.dtype)
+
+
+def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK):
     """Scan streams stored one after another, for a bank of decays.
 
-    Solves ``h_t = decay * h_{t-1} + scale * u_t`` for each decay, restarting
-    each stream from its row of ``h0``.
+    Solves ``h_t = g_t h_{t-1} + c_t u_t`` (see :func:`_local_scan`) for each
+    decay, restarting each stream from its row of ``h0``.
 
     Parameters
     ----------
     u : tensor, shape (n_rows, n_features)
-        Inputs, the rows of each stream contiguous and in time order. Shared by
-        every decay when 2-D; one input per decay when 3-D
-        ``(n_decays, n_rows, n_features)``.
-    decays, scales : sequence of float, length n_decays
+        Inputs, the rows of each stream contiguous and in time order.
+    decays : list of float or tensor of shape (n_features,), length n_decays
     lengths : ndarray of int, shape (n_streams,)
         Number of rows of each stream, in storage order; all positive.
     h0 : tensor, shape (n_decays, n_streams, n_features)
         State before the first row of each stream.
+    steps : tensor of shape (n_rows,), default=None
+        Time elapsed at each row since the previous row of its stream; None
+        means one step per row.
+    scaled : bool, default=True
 
     Returns
     -------
     h : tensor, shape (n_decays, n_rows, n_features)
     """
     n_decays, n_streams, n_features = h0.shape
-    shared = u.ndim == 2
-    n_rows = u.shape[-2]
+    n_rows = u.shape[0]
     dest, blocks_per_stream, block_stream = _block_layout(lengths, block)
     n_blocks = len(block_stream)
     padded_rows = n_blocks * block
-    dtype, device = u.dtype, u.device
+    device = u.device
 
-    if n_streams == 1:  # the common case: no scatter, only padding at the end
-        pad = padded_rows - n_rows
-        padded = torch.nn.functional.pad(u, (0, 0, 0, pad)) if pad else u
-    else:
-        dest_t = torch.as_tensor(dest, device=device)
-        shape = (padded_rows, n_features) if shared else (n_decays, padded_rows, n_features)
-        padded = u.new_zeros(shape)
-        padded.index_copy_(-2, dest_t, u)
+    def pad(values):  # rows into the block layout; padding rows are zero
+        if n_streams == 1:  # the common case: no scatter, only padding at the end
+            rows = padded_rows - n_rows
+            return torch.nn.functional.pad(values, (0, 0, 0, rows)[-2 * values.ndim :])
+        padded = values.new_zeros((padded_rows,) + values.shape[1:])
+        return padded.index_copy_(0, dest_t, values)
+
+    dest_t = torch.as_tensor(dest, device=device)
+    blocks = pad(u).reshape(n_blocks, block, n_features)
+    step_blocks = None if steps is None else pad(steps).reshape(n_blocks, block)
+    block_stream_t = torch.as_tensor(block_stream, device=device)
+    first_block = np.cumsum(blocks_per_stream) - blocks_per_stream
+    follows = torch.as_tensor(np.setdiff1d(np.arange(n_blocks), first_block), device=device)
 
     out = u.new_empty((n_decays, n_rows, n_features))
-    for k, (decay, scale) in enumerate(zip(decays, scales)):
-        toeplitz, carry_weight = _toeplitz(decay, scale, block, dtype, device)
-        blocks = (padded if shared else padded[k]).reshape(n_blocks, block, n_features)
-        local = torch.matmul(toeplitz, blocks)  # scan of each block from zero
+    for k, decay in enumerate(decays):
+        local, carry_weight = _local_scan(blocks, decay, step_blocks, scaled)
 
         # The state entering each block: h0 for a stream's first block, else
         # the true end state of the previous block, which obeys the same
-        # recurrence over blocks with decay**block.
-        first_block = np.cumsum(blocks_per_stream) - blocks_per_stream
-        carry = h0[k][torch.as_tensor(block_stream, device=device)]
-        if decay > 0 and (blocks_per_stream > 1).any():
+        # recurrence one level up, over blocks.
+        carry = h0[k][block_stream_t]
+        if len(follows) and _nonzero(decay):
+            if step_blocks is None:
+                upper = dict(decays=[decay**block], steps=None)
+            else:
+                upper = dict(decays=[decay], steps=step_blocks.sum(dim=1))
             block_ends = _scan_grouped(
-                local[:, -1, :], (decay**block,), (1.0,), blocks_per_stream,
-                h0[k : k + 1], block,
+                local[:, -1, :], lengths=blocks_per_stream, h0=h0[k : k + 1],
+                scaled=False, block=block, **upper,
             )[0]
-            follows = np.setdiff1d(np.arange(n_blocks), first_block)
-            follows_t = torch.as_tensor(follows, device=device)
-            carry[follows_t] = block_ends[follows_t - 1]
-        local += carry_weight[None, :, None] * carry[:, None, :]
-
-        flat = local.reshape(padded_rows, n_features)
-        out[k] = flat[:n_rows] if n_streams == 1 else flat[torch.as_tensor(dest, device=device)]
+            carry[follows] = block_ends[follows - 1]
+        states = local.addcmul_(carry_weight, carry[:, None, :]).reshape(padded_rows, n_features)
+        out[k] = states[:n_rows] if n_streams == 1 else states[dest_t]
     return out
 
 
-def scan_codes(X, decays, codes=None, initial_states=None):
+def _nonzero(decay):
+    return bool(torch.any(decay != 0)) if isinstance(decay, torch.Tensor) else decay != 0
+
+
+def scan_codes(X, decays, codes=None, initial_states=None, steps=None):
     """Accumulated states of streams given as integer codes.
 
     Parameters
@@ -185,8 +274,9 @@ def scan_codes(X, decays, codes=None, initial_states=None):
     X : ndarray or tensor of shape (n_rows, n_features)
         Rows of one or more streams; each stream's rows in time order. Non
         floating input is cast to float64 (numpy) or the default dtype (torch).
-    decays : float or sequence of float
-        Decay(s) in [0, 1). With several, the states are stacked per decay.
+    decays : float, sequence of float or array of shape (n_decays, n_features)
+        Decay(s) in [0, 1). With several, the states are stacked per decay. A
+        2-D array gives each feature its own decay.
     codes : ndarray of int of shape (n_rows,), default=None
         Stream of each row, in ``[0, n_streams)``. None means one stream.
     initial_states : array-like of shape (n_streams, n_decays * n_features), \
@@ -194,6 +284,11 @@ def scan_codes(X, decays, codes=None, initial_states=None):
         State before the first row of each stream; zeros when None. With
         ``codes=None`` it may also be a single state of shape
         ``(n_decays * n_features,)``.
+    steps : array-like of shape (n_rows,), default=None
+        Irregular time: the time elapsed at each row since the previous row of
+        its stream (for a stream's first row here, since its state was taken),
+        all positive. The decay over a step ``s`` is ``d^s``, so the update is
+        ``a_t = d^s a_{t-1} + (1 - d^s) x_t``. None means one unit per row.
 
     Returns
     -------
@@ -210,11 +305,13 @@ def scan_codes(X, decays, codes=None, initial_states=None):
     >>> states, final = scan_codes(np.ones((3, 1)), 0.5)
     >>> states.ravel()
     array([0.5  , 0.75 , 0.875])
+    >>> scan_codes(np.ones((2, 1)), 0.5, steps=[1.0, 2.0])[0].ravel()
+    array([0.5  , 0.875])
     """
-    decays = _check_decays(decays)
     x, from_numpy = _as_tensor(X)
     n_rows, n_features = x.shape
-    width = len(decays) * n_features
+    bank = _decay_bank(decays, n_features)
+    width = len(bank) * n_features
     if codes is None:
         codes = np.zeros(n_rows, dtype=np.intp)
     codes = np.asarray(codes)
@@ -222,6 +319,12 @@ def scan_codes(X, decays, codes=None, initial_states=None):
         raise ValueError(
             f"codes must have shape ({n_rows},) to match X, got {codes.shape}."
         )
+    if steps is not None:
+        steps = torch.as_tensor(steps, device=x.device)
+        if steps.shape != (n_rows,):
+            raise ValueError(f"steps must have shape ({n_rows},), got {tuple(steps.shape)}.")
+        if n_rows and not bool(torch.all(steps > 0)):
+            raise ValueError("steps must be positive: timestamps must increase within a stream.")
 
     one_state = initial_states is not None and np.ndim(initial_states) == 1
     if initial_states is None:
@@ -244,19 +347,24 @@ def scan_codes(X, decays, codes=None, initial_states=None):
     if n_rows:
         # Group rows by stream (stable, so time order is kept) unless they are.
         grouped = bool(np.all(codes[1:] >= codes[:-1]))
-        order = None if grouped else np.argsort(codes, kind="stable")
+        order = None if grouped else torch.as_tensor(np.argsort(codes, kind="stable"), device=x.device)
         present, lengths = np.unique(codes, return_counts=True)
-        x_grouped = x if grouped else x[torch.as_tensor(order, device=x.device)]
         present_t = torch.as_tensor(present, device=x.device)
         # (n_present, n_decays * f) -> (n_decays, n_present, f)
-        h0_present = h0[present_t].reshape(-1, len(decays), n_features).transpose(0, 1)
-        scales = [1.0 - d for d in decays]
-        h = _scan_grouped(x_grouped, decays, scales, lengths, h0_present.contiguous())
+        h0_present = h0[present_t].reshape(-1, len(bank), n_features).transpose(0, 1)
+        bank = [d if isinstance(d, float) else torch.as_tensor(d, device=x.device) for d in bank]
+        h = _scan_grouped(
+            x if grouped else x[order],
+            bank,
+            lengths,
+            h0_present.contiguous(),
+            steps=steps if steps is None or grouped else steps[order],
+        )
         h = h.permute(1, 0, 2).reshape(n_rows, width)  # stack per decay
         if grouped:
             states = h
         else:
-            states[torch.as_tensor(order, device=x.device)] = h
+            states[order] = h
         last_rows = torch.as_tensor(np.cumsum(lengths) - 1, device=x.device)
         final[present_t] = h[last_rows]
     if one_state:
@@ -327,7 +435,7 @@ def accumulate(X, decay, *, initial_state=None, stream_ids=None):
         return scan_codes(X, decay, initial_states=initial_state)
     n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
     uniques, codes = _factorize(stream_ids, n_rows)
-    width = len(_check_decays(decay)) * np.shape(X)[1]
+    width = len(_decay_bank(decay, np.shape(X)[1])) * np.shape(X)[1]
     h0 = None
     if initial_state is not None:
         if not isinstance(initial_state, Mapping):

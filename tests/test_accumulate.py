@@ -131,3 +131,71 @@ def test_bad_shapes():
         scan_codes(np.ones((3, 2)), 0.5, initial_states=np.ones(3))
     with pytest.raises(ValueError, match="stream_ids"):
         accumulate(np.ones((3, 2)), 0.5, stream_ids=[1, 2])
+
+
+def naive_irregular(X, decays, a0, steps):
+    a = np.array(a0, dtype=np.float64)
+    out = np.empty(X.shape, dtype=np.float64)
+    for t, (x, s) in enumerate(zip(X, steps)):
+        g = decays**s
+        a = g * a + (1 - g) * x
+        out[t] = a
+    return out, a
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_rows", [1, 31, 200, 3000])
+def test_irregular_steps_match_naive_loop(dtype, n_rows):
+    rng = np.random.default_rng(n_rows)
+    X = rng.normal(size=(n_rows, 3)).astype(dtype)
+    steps = rng.exponential(2.0, size=n_rows) + 1e-3
+    a0 = rng.normal(size=6)
+    states, final = scan_codes(X, (0.5, 0.95), initial_states=a0, steps=steps)
+    for k, decay in enumerate((0.5, 0.95)):
+        cols = slice(3 * k, 3 * k + 3)
+        expected, expected_final = naive_irregular(X, decay, a0[cols], steps)
+        np.testing.assert_allclose(states[:, cols], expected, **TOL[dtype])
+        np.testing.assert_allclose(final[cols], expected_final, **TOL[dtype])
+
+
+def test_unit_steps_equal_step_indexed_scan():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(2000, 4))
+    codes = rng.integers(0, 3, size=2000)
+    plain = scan_codes(X, (0.0, 0.7, 0.99), codes)
+    timed = scan_codes(X, (0.0, 0.7, 0.99), codes, steps=np.ones(2000))
+    for a, b in zip(plain, timed):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_a_gap_forgets_as_much_as_that_many_steps():
+    X = np.array([[1.0], [0.0], [0.0], [0.0], [5.0]])
+    stepwise, _ = scan_codes(X, 0.8)
+    gapped, _ = scan_codes(X[[0, 4]], 0.8, steps=[1.0, 4.0])
+    # With zero rows in between, a gap of 4 decays the state like 4 steps,
+    # but the row after the gap weighs as much as the 3 skipped rows and itself.
+    np.testing.assert_allclose(gapped[1, 0], 0.8**4 * stepwise[0, 0] + (1 - 0.8**4) * 5.0)
+
+
+@pytest.mark.parametrize("with_steps", [False, True])
+def test_per_feature_decays_match_naive_loop(with_steps):
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(1500, 3))
+    codes = rng.integers(0, 2, size=1500)
+    bank = np.array([[0.1, 0.5, 0.9], [0.99, 0.0, 0.7]])
+    steps = rng.uniform(0.5, 3.0, size=1500) if with_steps else np.ones(1500)
+    states, final = scan_codes(X, bank, codes, steps=steps if with_steps else None)
+    for code in (0, 1):
+        rows = codes == code
+        for k in range(2):
+            cols = slice(3 * k, 3 * k + 3)
+            expected, expected_final = naive_irregular(X[rows], bank[k], np.zeros(3), steps[rows])
+            np.testing.assert_allclose(states[rows][:, cols], expected, rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(final[code, cols], expected_final, rtol=1e-10, atol=1e-12)
+
+
+def test_bad_steps():
+    with pytest.raises(ValueError, match="positive"):
+        scan_codes(np.ones((3, 1)), 0.5, steps=[1.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="steps"):
+        scan_codes(np.ones((3, 1)), 0.5, steps=[1.0, 1.0])
