@@ -12,16 +12,23 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 from skorch import NeuralNet
 
 from ._accumulate import _check_decays
 from ._callbacks import TrainAccuracy
 from ._persistence import load_estimator, save_estimator
+from ._learned import AccumulatorMLP, RefreshWindowStarts, WindowBatches, WindowIterator
 from ._net import BatchIterator, MLPModule, TensorBatches, WeightedCrossEntropy
 from ._streams import StreamStates
 
 _PREDICT_BATCH = 65536  # rows per forward pass at inference: memory, not accuracy
+_DECAY_LR_FACTOR = 10.0  # learning rate of the decays' logits, relative to lr
 
 
 class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
@@ -63,6 +70,19 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Where the network is trained and run, e.g. ``"cuda"``.
     verbose : int, default=0
         Print skorch's per-epoch log (loss, accuracy, duration) when positive.
+    learn_decay : bool, default=False
+        Learn the decays: every accumulated feature (input feature x entry of
+        the bank) gets its own decay, initialised from ``decay`` and trained
+        with the MLP by backpropagation through the scan, on windows of
+        ``window`` consecutive rows of a stream (truncated backpropagation
+        through time), with a learning rate ten times ``lr``. The learned
+        decays are in ``decays_``.
+    window : int, default=64
+        Rows per training window when ``learn_decay=True``; the gradient
+        reaches back at most this far. Ignored otherwise.
+    time_unit : float, default=1.0
+        With ``timestamps``, the decay over a gap ``dt`` is ``decay**(dt /
+        time_unit)``: a gap of ten units forgets as much as ten rows.
     callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks for training, e.g. ``EarlyStopping`` (on
         ``"train_loss"``), ``LRScheduler``, ``ProgressBar`` or ``TensorBoard``.
@@ -79,6 +99,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     net_ : skorch.NeuralNet
         The trained network; ``net_.module_`` is the torch module and
         ``net_.history`` its training history.
+    decays_ : ndarray of shape (n_decays, n_features_in_)
+        Decay of every accumulated feature: ``decay`` broadcast, or the
+        learned decays with ``learn_decay=True``.
     n_iter_ : int
         Epochs trained since the last ``fit``.
     history_ : skorch.History
@@ -106,6 +129,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     nothing, so a test-then-train loop (``predict`` then ``partial_fit`` on
     each chunk) is correct.
 
+    With ``timestamps`` (increasing within each stream, also across calls) a
+    row after a gap ``dt`` updates ``a_t = d^dt a_prev + (1 - d^dt) x_t``, with
+    ``dt`` in units of ``time_unit``. A stream's first row counts as one unit
+    after its (virtual) start; rows passed without timestamps count one unit
+    each.
+
     Because rows depend on the rows before them, predictions depend on the
     order of the rows and on which rows are passed together, unless
     ``decay=0``.
@@ -131,6 +160,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "verbose": ["verbose"],
+        "learn_decay": ["boolean"],
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "time_unit": [Interval(Real, 0, None, closed="neither")],
         "callbacks": [list, None],
     }
 
@@ -146,6 +178,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         device="cpu",
         verbose=0,
+        learn_decay=False,
+        window=64,
+        time_unit=1.0,
         callbacks=None,
     ):
         self.decay = decay
@@ -158,6 +193,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.learn_decay = learn_decay
+        self.window = window
+        self.time_unit = time_unit
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ input
@@ -180,9 +218,10 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             raise
 
     def _validate_input(
-        self, X, y="no_validation", *, stream_ids=None, sample_weight=None, reset
+        self, X, y="no_validation", *, stream_ids=None, timestamps=None,
+        sample_weight=None, reset,
     ):
-        """Validated ``X`` (float32), ``y``, ``stream_ids`` and ``sample_weight``."""
+        """Validated ``X`` (float32), ``y``, ``stream_ids``, ``timestamps``, ``sample_weight``."""
         if isinstance(y, str) and y == "no_validation":
             X, y = validate_data(self, X, dtype=np.float32, reset=reset), None
         else:
@@ -199,7 +238,16 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                     f"X has {X.shape[0]} rows, stream_ids has shape "
                     f"{stream_ids.shape}."
                 )
-        return X, y, stream_ids, sample_weight
+        if timestamps is not None:
+            timestamps = check_array(
+                timestamps, ensure_2d=False, dtype=np.float64, input_name="timestamps"
+            )
+            if timestamps.shape != (X.shape[0],):
+                raise ValueError(
+                    "timestamps must be 1-dimensional with one time per row of X: "
+                    f"X has {X.shape[0]} rows, timestamps has shape {timestamps.shape}."
+                )
+        return X, y, stream_ids, timestamps, sample_weight
 
     def _encode(self, y, classes):
         """Indices of ``y`` in ``classes``; a label not in ``classes`` raises."""
@@ -243,13 +291,14 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             yield out
             out["rng_state"] = torch.get_rng_state().numpy()
 
-    def _decays(self):
-        return _check_decays(self.decay)
+    def _new_streams(self, n_features):
+        decays = _check_decays(self.decay)
+        if self.learn_decay:  # one decay per feature, to be learned
+            decays = np.repeat(np.asarray(decays)[:, None], n_features, axis=1)
+        return StreamStates(decays, n_features, self.time_unit)
 
-    def _build_net(self, n_inputs, n_classes):
-        return NeuralNet(
-            module=MLPModule,
-            module__n_inputs=n_inputs,
+    def _build_net(self, streams, n_classes):
+        common = dict(
             module__n_classes=n_classes,
             module__hidden_layer_sizes=tuple(np.atleast_1d(self.hidden_layer_sizes)),
             module__dropout=self.dropout,
@@ -258,25 +307,70 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            iterator_train=BatchIterator,
             iterator_train__shuffle=self.shuffle,
             train_split=None,
-            callbacks=[("train_acc", TrainAccuracy()), *clone(self.callbacks or [], safe=False)],
             device=self.device,
             verbose=self.verbose,
         )
+        callbacks = [("train_acc", TrainAccuracy())]
+        if self.learn_decay:
+            callbacks.append(("refresh_windows", RefreshWindowStarts()))
+            module = dict(
+                module=AccumulatorMLP,
+                module__n_features=streams.n_features,
+                module__initial_decays=streams._bank_array(),
+                iterator_train=WindowIterator,
+                # Adam moves a parameter by about lr per step: the decays'
+                # logits need a few units to travel between timescales.
+                optimizer__param_groups=[("decay_logit", {"lr": self.lr * _DECAY_LR_FACTOR})],
+            )
+        else:
+            module = dict(
+                module=MLPModule,
+                module__n_inputs=streams.n_features + streams.width,
+                iterator_train=BatchIterator,
+            )
+        callbacks += clone(self.callbacks or [], safe=False)
+        return NeuralNet(callbacks=callbacks, **module, **common)
 
-    def _dataset(self, features, y_codes, sample_weight):
+    def _head(self):
+        """The module that maps features to logits."""
+        module = self.net_.module_
+        return module.mlp if self.learn_decay else module
+
+    def _prepare(self, streams, X, y_codes, stream_ids, timestamps, sample_weight):
+        """The training set of one call, and the state update it leads to."""
         # Weights scaled to mean one: the loss is then independent of their scale.
         sample_weight = sample_weight / sample_weight.mean()
-        return TensorBatches(
+        if self.learn_decay:
+            rows = streams.rows(stream_ids, timestamps, X.shape[0])
+            return WindowBatches(X, y_codes, sample_weight, rows, self.window, self.device)
+        features, update = streams.features(X, stream_ids, timestamps)
+        dataset = TensorBatches(
             torch.as_tensor(features, device=self.device),
             torch.as_tensor(y_codes, dtype=torch.int64, device=self.device),
             torch.as_tensor(sample_weight, device=self.device),
         )
+        return dataset, update
+
+    def _train(self, net, streams, dataset, rng_state, epochs, initialize, X, stream_ids, timestamps):
+        """Train ``net`` and advance ``streams`` to the end of ``X``."""
+        learned = self.learn_decay
+        if not learned:
+            dataset, update = dataset
+        with self._own_rng(rng_state) as rng:
+            if initialize:
+                net.initialize()
+            net.partial_fit(dataset, epochs=epochs)
+        if learned:  # the state advances with the decays just learned
+            with torch.no_grad():
+                streams.decays = list(net.module_.decays().double().cpu().numpy())
+            _, update = streams.features(X, stream_ids, timestamps)
+        streams.commit(update)
+        return rng["rng_state"]
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, stream_ids=None, sample_weight=None):
+    def fit(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
         """Forget all streams, then train for ``max_epochs`` epochs.
 
         Parameters
@@ -287,6 +381,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             Label of each row.
         stream_ids : array-like of shape (n_samples,), default=None
             Stream of each row (any hashable ids). None: ``X`` is one stream.
+        timestamps : array-like of shape (n_samples,), default=None
+            Time of each row, increasing within each stream. None: one unit
+            per row.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row in the loss.
 
@@ -296,27 +393,28 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator; each stream's state is at its last row.
         """
         with self._restored_on_error():
-            X, y, stream_ids, sample_weight = self._validate_input(
-                X, y, stream_ids=stream_ids, sample_weight=sample_weight, reset=True
+            X, y, stream_ids, timestamps, sample_weight = self._validate_input(
+                X, y, stream_ids=stream_ids, timestamps=timestamps,
+                sample_weight=sample_weight, reset=True,
             )
             classes = np.unique(y)
             y_codes = self._encode(y, classes)
-            streams = StreamStates(self._decays(), X.shape[1])
-            features, update = streams.features(X, stream_ids)
-        dataset = self._dataset(features, y_codes, sample_weight)
-
-        net = self._build_net(features.shape[1], len(classes))
-        with self._own_rng(self._initial_rng_state()) as rng:
-            net.initialize()
-            net.partial_fit(dataset, epochs=self.max_epochs)
-        streams.commit(update)
+            streams = self._new_streams(X.shape[1])
+            dataset = self._prepare(streams, X, y_codes, stream_ids, timestamps, sample_weight)
+        net = self._build_net(streams, len(classes))
+        rng_state = self._train(
+            net, streams, dataset, self._initial_rng_state(), self.max_epochs, True,
+            X, stream_ids, timestamps,
+        )
         self.classes_, self.net_, self._streams = classes, net, streams
-        self._rng_state = rng["rng_state"]
+        self._rng_state = rng_state
         self.n_iter_ = self.max_epochs
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, stream_ids=None, sample_weight=None):
+    def partial_fit(
+        self, X, y, classes=None, stream_ids=None, timestamps=None, sample_weight=None
+    ):
         """Train one epoch on ``X``, continuing each stream from its state.
 
         Parameters
@@ -330,6 +428,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             ignored or checked afterwards.
         stream_ids : array-like of shape (n_samples,), default=None
             Stream of each row. None: the rows continue the default stream.
+        timestamps : array-like of shape (n_samples,), default=None
+            Time of each row, increasing within each stream and after the
+            stream's previous rows. None: one unit per row.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row in the loss.
 
@@ -351,49 +452,49 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         else:
             classes = self.classes_
         with self._restored_on_error():
-            X, y, stream_ids, sample_weight = self._validate_input(
-                X, y, stream_ids=stream_ids, sample_weight=sample_weight, reset=first_call
+            X, y, stream_ids, timestamps, sample_weight = self._validate_input(
+                X, y, stream_ids=stream_ids, timestamps=timestamps,
+                sample_weight=sample_weight, reset=first_call,
             )
             y_codes = self._encode(y, classes)
             if first_call:
-                streams = StreamStates(self._decays(), X.shape[1])
-                net = self._build_net(X.shape[1] + streams.width, len(classes))
+                streams = self._new_streams(X.shape[1])
+                net = self._build_net(streams, len(classes))
                 rng_state = self._initial_rng_state()
             else:
                 streams, net, rng_state = self._streams, self.net_, self._rng_state
-            features, update = streams.features(X, stream_ids)
-        dataset = self._dataset(features, y_codes, sample_weight)
-
-        with self._own_rng(rng_state) as rng:
-            if first_call:
-                net.initialize()
-            net.partial_fit(dataset, epochs=1)
-        streams.commit(update)
+            dataset = self._prepare(streams, X, y_codes, stream_ids, timestamps, sample_weight)
+        rng_state = self._train(
+            net, streams, dataset, rng_state, 1, first_call, X, stream_ids, timestamps
+        )
         self.classes_, self.net_, self._streams = classes, net, streams
-        self._rng_state = rng["rng_state"]
+        self._rng_state = rng_state
         self.n_iter_ = 1 if first_call else self.n_iter_ + 1
         return self
 
     # -------------------------------------------------------------- inference
 
-    def _features(self, X, stream_ids):
+    def _features(self, X, stream_ids, timestamps):
         check_is_fitted(self)
-        X, _, stream_ids, _ = self._validate_input(X, stream_ids=stream_ids, reset=False)
-        return self._streams.features(X, stream_ids)
+        X, _, stream_ids, timestamps, _ = self._validate_input(
+            X, stream_ids=stream_ids, timestamps=timestamps, reset=False
+        )
+        return self._streams.features(X, stream_ids, timestamps)
 
-    def update_accumulators(self, X, stream_ids=None):
+    def update_accumulators(self, X, stream_ids=None, timestamps=None):
         """Advance the accumulators over unlabeled rows, without training.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         stream_ids : array-like of shape (n_samples,), default=None
+        timestamps : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         self : object
         """
-        _, update = self._features(X, stream_ids)
+        _, update = self._features(X, stream_ids, timestamps)
         self._streams.commit(update)
         return self
 
@@ -413,20 +514,21 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self._streams.reset(None if stream_ids is None else np.asarray(stream_ids))
         return self
 
-    def predict_proba(self, X, stream_ids=None):
+    def predict_proba(self, X, stream_ids=None, timestamps=None):
         """Class probabilities of each row, from the carried state; changes nothing.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         stream_ids : array-like of shape (n_samples,), default=None
+        timestamps : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        features, _ = self._features(X, stream_ids)
-        module = self.net_.module_
+        features, _ = self._features(X, stream_ids, timestamps)
+        module = self._head()
         was_training = module.training
         module.eval()
         try:
@@ -440,22 +542,23 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         logits = torch.cat(logits).to(device="cpu", dtype=torch.float64)
         return torch.softmax(logits, dim=1).numpy()
 
-    def predict(self, X, stream_ids=None):
+    def predict(self, X, stream_ids=None, timestamps=None):
         """Class of each row, from the carried state; changes nothing.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         stream_ids : array-like of shape (n_samples,), default=None
+        timestamps : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
         """
-        proba = self.predict_proba(X, stream_ids)
+        proba = self.predict_proba(X, stream_ids, timestamps)
         return self.classes_[proba.argmax(axis=1)]
 
-    def score(self, X, y, stream_ids=None, sample_weight=None):
+    def score(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
         """Accuracy of ``predict(X, stream_ids)``; changes nothing.
 
         Parameters
@@ -463,18 +566,25 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         stream_ids : array-like of shape (n_samples,), default=None
+        timestamps : array-like of shape (n_samples,), default=None
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
         score : float
         """
-        return accuracy_score(y, self.predict(X, stream_ids), sample_weight=sample_weight)
+        y_pred = self.predict(X, stream_ids, timestamps)
+        return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     @property
     def history_(self):
         check_is_fitted(self)
         return self.net_.history
+
+    @property
+    def decays_(self):
+        check_is_fitted(self)
+        return self._streams.decay_matrix
 
     @property
     def accumulators_(self):

@@ -20,8 +20,8 @@ FORMAT = "sklearn_samlp.SignalAccumulativeClassifier"
 VERSION = 1
 _KEYS = {
     "format", "version", "params", "classes", "classes_dtype", "n_features_in",
-    "feature_names_in", "module_state", "optimizer_state", "stream_ids",
-    "stream_states", "stream_counts", "rng_state", "n_iter",
+    "feature_names_in", "module_state", "optimizer_state", "decays", "stream_ids",
+    "stream_states", "stream_elapsed", "stream_last_time", "rng_state", "n_iter",
 }
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
@@ -62,7 +62,9 @@ def save_estimator(estimator, path):
         "optimizer_state": _to_cpu(net.optimizer_.state_dict()),
         "stream_ids": _to_json(ids, "the stream ids"),
         "stream_states": torch.from_numpy(estimator._streams.states.copy()),
-        "stream_counts": torch.from_numpy(estimator._streams.counts.copy()),
+        "decays": torch.from_numpy(estimator.decays_),
+        "stream_elapsed": torch.from_numpy(estimator._streams.elapsed.copy()),
+        "stream_last_time": torch.from_numpy(estimator._streams.last_time.copy()),
         "rng_state": torch.from_numpy(estimator._rng_state.copy()),
         "n_iter": int(estimator.n_iter_),
     }
@@ -128,18 +130,24 @@ def load_estimator(cls, path, device=None):
 
         classes = np.array(json.loads(content["classes"]), dtype=content["classes_dtype"])
         names = json.loads(content["feature_names_in"])
-        streams = StreamStates(
-            estimator._decays(), int(content["n_features_in"])
-        )
+        decays = content["decays"].numpy()
+        n_features = int(content["n_features_in"])
+        if not estimator.learn_decay:  # a shared decay per entry of the bank
+            decays = tuple(decays[:, 0].tolist())
+        streams = StreamStates(decays, n_features, estimator.time_unit)
         ids = json.loads(content["stream_ids"])
-        states = content["stream_states"].numpy()
-        counts = content["stream_counts"].numpy()
-        if states.shape != (len(ids), streams.width) or counts.shape != (len(ids),):
-            raise ValueError("the stream states do not match the stream ids")
+        arrays = {
+            "states": (content["stream_states"].numpy(), (len(ids), streams.width), np.float32),
+            "elapsed": (content["stream_elapsed"].numpy(), (len(ids),), np.float64),
+            "last_time": (content["stream_last_time"].numpy(), (len(ids),), np.float64),
+        }
+        for name, (values, shape, dtype) in arrays.items():
+            if values.shape != shape:
+                raise ValueError(f"the stream {name} do not match the stream ids")
+            setattr(streams, name, values.astype(dtype))
         streams.index = {sid: k for k, sid in enumerate(ids)}
-        streams.states, streams.counts = states.astype(np.float32), counts.astype(np.int64)
 
-        net = estimator._build_net(streams.n_features + streams.width, len(classes))
+        net = estimator._build_net(streams, len(classes))
         with torch.random.fork_rng(devices=[]):  # initialisation is overwritten
             net.initialize()
         net.module_.load_state_dict(content["module_state"])

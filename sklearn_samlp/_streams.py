@@ -1,10 +1,10 @@
 """Per-stream accumulator state and the features the network sees.
 
 A :class:`StreamStates` holds, for every stream seen so far, its accumulator
-state and the number of rows it has accumulated. :meth:`StreamStates.features`
-is pure: it returns the network's input for a block of rows and the
-:class:`StateUpdate` that would carry each stream to its last row, which the
-caller commits only once the whole call has succeeded.
+state, the time it has accumulated and the time of its last row.
+:meth:`StreamStates.features` is pure: it returns the network's input for a
+block of rows and the :class:`StateUpdate` that would carry each stream to its
+last row, which the caller commits only once the whole call has succeeded.
 
 Bias correction
 ---------------
@@ -12,8 +12,9 @@ A stream starts from a zero state, so early states are shrunk towards zero:
 after ``n`` rows the weights ``(1 - d) d^k`` sum to ``1 - d^n``. As Adam does
 for its moments, the features divide the state by ``1 - d^n``, so that they are
 a weighted *average* of the rows seen from the first row on (``a_0 = x_0``).
-The stored state stays raw, and the row count makes the correction exact
-across calls.
+The stored state stays raw; the elapsed time ``n`` makes the correction exact
+across calls. With timestamps, ``n`` is the time since one unit before the
+stream's first row.
 """
 
 # Authors: The sklearn_samlp developers
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._accumulate import _factorize, scan_codes
+from ._accumulate import _decay_bank, _factorize, scan_codes
 
 # The key of the single stream of calls made without ``stream_ids``.
 DEFAULT_STREAM = None
@@ -35,26 +36,58 @@ class StateUpdate:
 
     stream_ids: list
     states: np.ndarray
-    counts: np.ndarray
+    elapsed: np.ndarray
+    last_time: np.ndarray
+
+
+@dataclass(frozen=True)
+class StreamRows:
+    """How the rows of one call continue their streams.
+
+    Attributes
+    ----------
+    stream_ids : list
+        The streams of the call; ``codes`` index it.
+    codes : ndarray of shape (n_rows,)
+    initial_states : ndarray of shape (n_streams, width)
+        Raw state of each stream before the call.
+    steps : ndarray of shape (n_rows,) or None
+        Time since the previous row of the stream; None for one unit per row.
+    elapsed : ndarray of shape (n_rows,)
+        Time accumulated by each row's stream up to that row, for the bias
+        correction.
+    """
+
+    stream_ids: list
+    codes: np.ndarray
+    initial_states: np.ndarray
+    steps: np.ndarray | None
+    elapsed: np.ndarray
+    final_elapsed: np.ndarray
+    final_time: np.ndarray
 
 
 class StreamStates:
-    """Accumulator state and row count of every stream seen so far.
+    """Accumulator state of every stream seen so far.
 
     Parameters
     ----------
-    decays : tuple of float
-        The decay bank.
+    decays : float, tuple of float or ndarray of shape (n_decays, n_features)
+        The decay bank, shared by all features or one decay per feature.
     n_features : int
         Features of a row.
+    time_unit : float, default=1.0
+        Timestamps are divided by it: a gap of one unit decays as one row.
     """
 
-    def __init__(self, decays, n_features):
-        self.decays = tuple(decays)
+    def __init__(self, decays, n_features, time_unit=1.0):
         self.n_features = n_features
-        self.index = {}  # stream id -> row of ``states``
+        self.decays = _decay_bank(decays, n_features)
+        self.time_unit = float(time_unit)
+        self.index = {}  # stream id -> row of the arrays below
         self.states = np.zeros((0, self.width), dtype=np.float32)
-        self.counts = np.zeros(0, dtype=np.int64)
+        self.elapsed = np.zeros(0, dtype=np.float64)
+        self.last_time = np.zeros(0, dtype=np.float64)  # NaN: never timestamped
 
     @property
     def width(self):
@@ -64,17 +97,54 @@ class StreamStates:
     def __len__(self):
         return len(self.index)
 
-    def _lookup(self, stream_ids):
-        """Current state and count of each stream; zeros for unseen ones."""
-        states = np.zeros((len(stream_ids), self.width), dtype=np.float32)
-        counts = np.zeros(len(stream_ids), dtype=np.int64)
-        for k, sid in enumerate(stream_ids):
-            row = self.index.get(sid)
-            if row is not None:
-                states[k], counts[k] = self.states[row], self.counts[row]
-        return states, counts
+    def rows(self, stream_ids, timestamps, n_rows):
+        """Map the rows of a call onto the streams' current state."""
+        if stream_ids is None:
+            ids, codes = [DEFAULT_STREAM], np.zeros(n_rows, dtype=np.intp)
+        else:
+            ids, codes = _factorize(stream_ids, n_rows)
+        known = np.fromiter((self.index.get(sid, -1) for sid in ids), np.intp, len(ids))
+        seen = known >= 0
+        h0 = np.zeros((len(ids), self.width), dtype=np.float32)
+        elapsed0 = np.zeros(len(ids))
+        time0 = np.full(len(ids), np.nan)
+        h0[seen], elapsed0[seen] = self.states[known[seen]], self.elapsed[known[seen]]
+        time0[seen] = self.last_time[known[seen]]
 
-    def features(self, X, stream_ids=None):
+        lengths = np.bincount(codes, minlength=len(ids))
+        last_rows = np.cumsum(lengths) - 1
+        if timestamps is None:
+            steps = None
+            position = _position_in_stream(codes, lengths)
+            elapsed = elapsed0[codes] + position + 1
+            final_time = time0 + lengths  # still NaN for never-timestamped streams
+        else:
+            order = np.argsort(codes, kind="stable")
+            times = np.asarray(timestamps, dtype=np.float64)[order] / self.time_unit
+            previous = np.empty_like(times)
+            previous[1:] = times[:-1]
+            firsts = last_rows - lengths + 1
+            # A stream's first row follows its last timestamp, or a virtual
+            # row one unit earlier when it has none.
+            start = np.where(np.isnan(time0), times[firsts] - 1.0, time0)
+            previous[firsts] = start
+            sorted_steps = times - previous
+            if not np.all(sorted_steps > 0):
+                raise ValueError(
+                    "timestamps must increase strictly within each stream, also "
+                    "from one call to the next."
+                )
+            steps = np.empty_like(sorted_steps)
+            steps[order] = sorted_steps
+            sorted_elapsed = np.repeat(elapsed0 - start, lengths) + times
+            elapsed = np.empty_like(sorted_elapsed)
+            elapsed[order] = sorted_elapsed
+            final_time = times[last_rows]
+        final_elapsed = np.zeros(len(ids))
+        final_elapsed[lengths > 0] = elapsed[_last_index(codes, len(ids))][lengths > 0]
+        return StreamRows(ids, codes, h0, steps, elapsed, final_elapsed, final_time)
+
+    def features(self, X, stream_ids=None, timestamps=None):
         """Network input ``[x_t, a_t(d) for d in decays]`` of every row.
 
         Parameters
@@ -82,6 +152,8 @@ class StreamStates:
         X : ndarray of shape (n_rows, n_features), float32
         stream_ids : array-like of shape (n_rows,), default=None
             None means that every row belongs to the default stream.
+        timestamps : array-like of shape (n_rows,), default=None
+            Time of each row, increasing within a stream. None: one unit per row.
 
         Returns
         -------
@@ -89,58 +161,62 @@ class StreamStates:
         update : StateUpdate
             State of each stream of the call after its last row.
         """
-        n_rows = X.shape[0]
-        if stream_ids is None:
-            ids, codes = [DEFAULT_STREAM], np.zeros(n_rows, dtype=np.intp)
-        else:
-            ids, codes = _factorize(stream_ids, n_rows)
-        h0, counts0 = self._lookup(ids)
-        states, final = scan_codes(X, self.decays, codes, h0)
-
-        lengths = np.bincount(codes, minlength=len(ids))
-        seen = counts0[codes] + _position_in_stream(codes, lengths) + 1
-        features = np.empty((n_rows, self.n_features + self.width), dtype=np.float32)
+        rows = self.rows(stream_ids, timestamps, X.shape[0])
+        states, final = scan_codes(
+            X, self._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
+        )
+        features = np.empty((X.shape[0], self.n_features + self.width), dtype=np.float32)
         features[:, : self.n_features] = X
-        for k, decay in enumerate(self.decays):
-            cols = slice(self.n_features * (k + 1), self.n_features * (k + 2))
-            # seen >= 1, so the weight sum is > 0; d**seen underflows to 0 for
-            # long streams, where no correction is needed.
-            weight_sum = -np.expm1(seen * np.log(decay)) if decay > 0 else 1.0
-            block = states[:, k * self.n_features : (k + 1) * self.n_features]
-            features[:, cols] = block / np.reshape(weight_sum, (-1, 1))
-        return features, StateUpdate(ids, final, counts0 + lengths)
+        features[:, self.n_features :] = states / self.weight_sums(rows.elapsed)
+        return features, StateUpdate(rows.stream_ids, final, rows.final_elapsed, rows.final_time)
+
+    def weight_sums(self, elapsed):
+        """``1 - d^elapsed`` for each row and accumulator column: (n_rows, width)."""
+        with np.errstate(divide="ignore"):  # log(0) = -inf gives d^elapsed = 0
+            log_decay = np.log(self.decay_matrix)
+        # elapsed > 0, so the sum is > 0; it underflows to 1 for long streams.
+        return -np.expm1(elapsed[:, None] * log_decay.reshape(1, -1))
+
+    @property
+    def decay_matrix(self):
+        """Decay of every accumulated feature, shape (n_decays, n_features)."""
+        return np.stack([np.broadcast_to(d, self.n_features) for d in self.decays]).astype(float)
+
+    def _bank_array(self):
+        """The bank as floats (shared decays) or an (n_decays, n_features) array."""
+        if all(isinstance(d, float) for d in self.decays):
+            return tuple(self.decays)
+        return self.decay_matrix
 
     def commit(self, update):
         """Store the state of the streams in ``update``."""
-        rows = []
         new = [sid for sid in update.stream_ids if sid not in self.index]
         if new:
             start = len(self.index)
             self.index.update({sid: start + k for k, sid in enumerate(new)})
-            self.states = np.concatenate(
-                [self.states, np.zeros((len(new), self.width), np.float32)]
-            )
-            self.counts = np.concatenate([self.counts, np.zeros(len(new), np.int64)])
+            self.states = np.concatenate([self.states, np.zeros((len(new), self.width), np.float32)])
+            self.elapsed = np.concatenate([self.elapsed, np.zeros(len(new))])
+            self.last_time = np.concatenate([self.last_time, np.full(len(new), np.nan)])
         rows = np.fromiter(
             (self.index[sid] for sid in update.stream_ids), np.intp, len(update.stream_ids)
         )
         self.states[rows] = update.states
-        self.counts[rows] = update.counts
+        self.elapsed[rows] = update.elapsed
+        self.last_time[rows] = update.last_time
 
     def reset(self, stream_ids=None):
         """Forget every stream, or only ``stream_ids`` (unknown ids are ignored)."""
         if stream_ids is None:
-            self.index = {}
-            self.states = self.states[:0]
-            self.counts = self.counts[:0]
-            return
-        ids, _ = _factorize(stream_ids, len(stream_ids))
-        drop = {self.index[sid] for sid in ids if sid in self.index}
-        keep = [sid for sid, row in self.index.items() if row not in drop]
+            keep = []
+        else:
+            ids, _ = _factorize(stream_ids, len(stream_ids))
+            drop = set(ids)
+            keep = [sid for sid in self.index if sid not in drop]
         rows = np.fromiter((self.index[sid] for sid in keep), np.intp, len(keep))
         self.index = {sid: k for k, sid in enumerate(keep)}
         self.states = self.states[rows]
-        self.counts = self.counts[rows]
+        self.elapsed = self.elapsed[rows]
+        self.last_time = self.last_time[rows]
 
 
 def _position_in_stream(codes, lengths):
@@ -152,3 +228,13 @@ def _position_in_stream(codes, lengths):
     position = np.empty(len(codes), dtype=np.intp)
     position[order] = np.arange(len(codes)) - np.repeat(starts, lengths)
     return position
+
+
+def _last_index(codes, n_streams):
+    """Row index of the last row of each stream (0 for streams without rows)."""
+    lengths = np.bincount(codes, minlength=n_streams)
+    order = np.argsort(codes, kind="stable")
+    last = np.zeros(n_streams, dtype=np.intp)
+    has_rows = lengths > 0
+    last[has_rows] = order[(np.cumsum(lengths) - 1)[has_rows]]
+    return last

@@ -44,7 +44,8 @@ def snapshot(clf):
             "weights": {k: v.clone() for k, v in clf.net_.module_.state_dict().items()},
             "optimizer": clf.net_.optimizer_.state_dict(),
             "accumulators": clf.accumulators_,
-            "counts": clf._streams.counts.copy(),
+            "elapsed": clf._streams.elapsed.copy(),
+            "last_time": clf._streams.last_time.copy(),
             "rng": clf._rng_state.copy(),
             "fitted": {
                 k: v for k, v in vars(clf).items()
@@ -60,7 +61,8 @@ def assert_same_snapshot(a, b):
     assert a["accumulators"].keys() == b["accumulators"].keys()
     for sid in a["accumulators"]:
         np.testing.assert_array_equal(a["accumulators"][sid], b["accumulators"][sid])
-    np.testing.assert_array_equal(a["counts"], b["counts"])
+    np.testing.assert_array_equal(a["elapsed"], b["elapsed"])
+    np.testing.assert_array_equal(a["last_time"], b["last_time"])
     np.testing.assert_array_equal(a["rng"], b["rng"])
     assert a["fitted"].keys() == b["fitted"].keys()
     for key, value in a["fitted"].items():
