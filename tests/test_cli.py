@@ -1,0 +1,250 @@
+# Authors: The sklearn_samlp developers
+# SPDX-License-Identifier: Apache-2.0
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sklearn_samlp import SignalAccumulativeClassifier
+from sklearn_samlp._cli import main
+from sklearn_samlp.datasets import load_japanese_vowels, make_regime_streams
+
+
+def _table(out):
+    """The result rows of the printed table, as {model: (decay, acc, seconds)}."""
+    rows = re.findall(
+        r"^(accumulator|memoryless)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+) s$", out, re.M
+    )
+    return {name: tuple(map(float, values)) for name, *values in rows}
+
+
+def test_default_run(tmp_path, capsys):
+    out_path = tmp_path / "model.pt"
+    assert main(["--epochs", "2", "--out", str(out_path)]) == 0
+    out, err = capsys.readouterr()
+
+    assert "Data: japanese_vowels: 9961 rows, 12 features, 9 classes, 640 series" in out
+    assert "3-fold GroupKFold" in out
+    for decay in ("0.50", "0.80", "0.90", "0.95"):
+        assert re.search(rf"^\s+{decay}\s+0\.\d{{3}} \+/- 0\.\d{{3}}", out, re.M)
+    assert "<- best" in out
+    # skorch's epoch table, one row per epoch.
+    assert re.search(r"epoch\s+train_acc\s+train_loss\s+dur", out)
+    assert re.search(r"^\s+2\s+0\.\d+", out, re.M)
+    assert "Traceback" not in err
+
+    table = _table(out)
+    assert set(table) == {"accumulator", "memoryless"}
+    decay, acc, _ = table["accumulator"]
+    assert decay in (0.5, 0.8, 0.9, 0.95)
+    assert re.search(rf"^decay chosen\s+{decay:g} \(tuned", out, re.M)
+    assert table["memoryless"][0] == 0
+    assert 0 <= acc <= 1 and 0 <= table["memoryless"][1] <= 1
+    assert f"Model saved to {out_path}" in out
+
+    clf = SignalAccumulativeClassifier.load(out_path)
+    assert clf.decay == decay and clf.n_iter_ == 2
+    bunch = load_japanese_vowels()
+    y_pred = clf.predict(bunch.data[:50], stream_ids=bunch.stream_ids[:50] + 10_000)
+    assert set(y_pred) <= set(bunch.target_names)
+
+
+def test_quiet_with_given_decay(tmp_path, capsys):
+    out_path = tmp_path / "sub" / "model.pt"
+    args = ["--data", "basic_motions", "--decay", "0.7", "--epochs", "1"]
+    assert main([*args, "--out", str(out_path), "--quiet", "--seed", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert out.lstrip().startswith("=====")
+    assert "Tuning" not in out and "epoch" not in out
+    assert re.search(r"^dataset\s+basic_motions$", out, re.M)
+    assert re.search(r"^decay chosen\s+0\.7 \(given\)$", out, re.M)
+    assert _table(out)["accumulator"][0] == 0.7
+    assert err == ""
+    assert SignalAccumulativeClassifier.load(out_path).random_state == 3
+
+
+def _write_regime_csv(path, *, n_streams=6, n_steps=40, stream_column=True):
+    X, y, ids = make_regime_streams(
+        n_streams=n_streams, n_steps=n_steps, n_features=3, random_state=0
+    )
+    labels = np.array(["calm", "busy", "wild"])[y]
+    lines = ["x1,x2,x3,regime" + (",series" if stream_column else "")]
+    for row, label, sid in zip(X, labels, ids):
+        fields = [f"{v:.5f}" for v in row] + [label]
+        lines.append(",".join(fields + ([f"s{sid}"] if stream_column else [])))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_csv_run(tmp_path, capsys):
+    csv_path = _write_regime_csv(tmp_path / "regimes.csv")
+    out_path = tmp_path / "model.pt"
+    argv = ["--csv", str(csv_path), "--target", "regime", "--stream-column", "series"]
+    assert main([*argv, "--epochs", "2", "--out", str(out_path)]) == 0
+    out, _ = capsys.readouterr()
+    assert "Data: regimes.csv: 240 rows, 3 features, 3 classes, 6 series" in out
+    assert "Split: 4 training series (160 rows), 2 test series (80 rows)" in out
+    assert re.search(r"^dataset\s+regimes\.csv$", out, re.M)
+    assert set(_table(out)) == {"accumulator", "memoryless"}
+
+    clf = SignalAccumulativeClassifier.load(out_path)
+    assert clf.n_features_in_ == 3
+    assert set(clf.classes_) == {"calm", "busy", "wild"}
+    assert set(clf.accumulators_) <= {f"s{i}" for i in range(6)}
+
+
+def test_csv_run_one_stream_is_cut_into_segments(tmp_path, capsys):
+    csv_path = _write_regime_csv(
+        tmp_path / "one.csv", n_streams=1, n_steps=200, stream_column=False
+    )
+    argv = ["--csv", str(csv_path), "--target", "regime", "--epochs", "1"]
+    assert main([*argv, "--out", str(tmp_path / "m.pt")]) == 0
+    out, _ = capsys.readouterr()
+    assert "200 rows, 3 features" in out and "10 series" in out
+    assert "7 training series (140 rows), 3 test series (60 rows)" in out
+
+
+BAD_CSVS = {
+    "missing file": (None, "no such file"),
+    "empty file": ("", "is empty"),
+    "blank lines only": ("\n\n", "is empty"),
+    "header only": ("a,b,label\n", "0 data rows; at least 20"),
+    "too few rows": ("a,label\n" + "1,x\n2,y\n" * 5, "10 data rows; at least 20"),
+    "missing target": (
+        "a,b,klass\n" + "1,2,x\n" * 30,
+        "target column 'label' is not in",
+    ),
+    "non-numeric": (
+        "a,b,label\n" + "1,2,x\n" * 10 + "1,oops,y\n" + "1,2,y\n" * 10,
+        "feature column 'b' is not numeric: 'oops' on line 12",
+    ),
+    "missing value": (
+        "a,b,label\n" + "1,2,x\n" * 10 + "1,,y\n" + "1,2,y\n" * 10,
+        "feature column 'b' has a missing value on line 12",
+    ),
+    "nan value": (
+        "a,b,label\n" + "1,nan,x\n" + "1,2,y\n" * 20,
+        "missing or infinite value on line 2",
+    ),
+    "ragged row": (
+        "a,b,label\n" + "1,2,x\n" * 10 + "1,y\n" + "1,2,y\n" * 10,
+        "line 12",
+    ),
+    "one class": ("a,b,label\n" + "1,2,x\n" * 30, "fewer than 2 classes"),
+    "empty label": ("a,b,label\n" + "1,2,x\n1,2,\n" + "1,2,y\n" * 20, "empty value"),
+    "only target": ("label\n" + "x\ny\n" * 15, "no feature columns"),
+    "duplicate columns": ("a,a,label\n" + "1,2,x\n" * 30, "duplicate column names"),
+}
+
+
+def _bad_csv_path(tmp_path, content):
+    path = tmp_path / "bad.csv"
+    if content is not None:
+        path.write_text(content)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CSVS))
+def test_bad_csv(tmp_path, capsys, case):
+    content, message = BAD_CSVS[case]
+    path = _bad_csv_path(tmp_path, content)
+    argv = ["--csv", str(path), "--target", "label", "--out", str(tmp_path / "m.pt")]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("samlp: error: ")
+    assert err.count("\n") == 1 and err.endswith("\n")
+    assert message in err
+    assert "Traceback" not in out + err
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--stream-column", "nope"], "stream column 'nope' is not in"),
+        (["--stream-column", "label"], "the target and the stream column must differ"),
+        (["--stream-column", "same"], "fewer than 2 streams"),
+    ],
+)
+def test_bad_stream_column(tmp_path, capsys, argv, message):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,same,label\n" + "1,1,x\n2,1,y\n" * 15)
+    assert main(["--csv", str(path), "--target", "label", *argv]) == 2
+    _, err = capsys.readouterr()
+    assert err.startswith("samlp: error: ") and err.count("\n") == 1
+    assert message in err
+
+
+def test_bad_csv_exit_code_in_subprocess(tmp_path):
+    # The real process: exit status 2 and one line on stderr, no traceback.
+    path = _bad_csv_path(tmp_path, "a,b,label\n" + "1,2,x\n" * 10 + "1,oops,y\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sklearn_samlp",
+            "--csv",
+            str(path),
+            "--target",
+            "label",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"},
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("samlp: error: ")
+    assert proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--csv", "x.csv"], "--csv needs --target"),
+        (["--target", "label"], "--target and --stream-column need --csv"),
+        (["--decay", "1.5"], "must be in [0, 1)"),
+        (["--decay", "abc"], "invalid float value"),
+        (["--epochs", "0"], "must be at least 1"),
+        (["--seed", "-1"], "must be in [0, 2**32)"),
+        (["--data", "iris"], "invalid choice"),
+        (["--data", "basic_motions", "--csv", "x.csv"], "not allowed with argument"),
+    ],
+)
+def test_bad_arguments(capsys, argv, message):
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "samlp: error: " in err and message in err
+    assert "Traceback" not in err
+
+
+def test_help(capsys):
+    assert main(["--help"]) == 0
+    out, _ = capsys.readouterr()
+    assert out.startswith("usage: samlp ")
+    for option in (
+        "--data",
+        "--csv",
+        "--target",
+        "--stream-column",
+        "--decay",
+        "--epochs",
+        "--out",
+        "--quiet",
+        "--seed",
+    ):
+        assert option in out
+
+
+def test_main_module_exports_main():
+    from sklearn_samlp import __main__
+
+    assert __main__.main is main
