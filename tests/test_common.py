@@ -36,6 +36,7 @@ def expected_failed_checks(estimator):
         SignalAccumulativeClassifier(decay=0.0, **CHEAP),
         SignalAccumulativeClassifier(decay=0.9, **CHEAP),
         SignalAccumulativeClassifier(decay=(0.5, 0.95), dropout=0.0, **CHEAP),
+        SignalAccumulativeClassifier(decay=0.5, learn_decay=True, window=16, **CHEAP),
     ],
     expected_failed_checks=expected_failed_checks,
 )
