@@ -4,42 +4,15 @@
 # SPDX-License-Identifier: Apache-2.0
 
 import math
-from numbers import Integral, Real
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from ._validation import check_int, check_real
 from .datasets._regime import _make_regime_means, _sample_regime_streams
 
 __all__ = ["StreamManager"]
-
-
-def _check_int(name, value, min_value):
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ValueError(
-            f"{name} must be an integer >= {min_value}, got {value!r} "
-            f"of type {type(value).__name__}."
-        )
-    if value < min_value:
-        raise ValueError(f"{name} must be an integer >= {min_value}, got {value!r}.")
-    return int(value)
-
-
-def _check_real(name, value, low, high, high_closed):
-    ok = (
-        not isinstance(value, bool)
-        and isinstance(value, Real)
-        and math.isfinite(value)
-        and low <= value
-        and (value <= high if high_closed else value < high)
-    )
-    if not ok:
-        bracket = "]" if high_closed else ")"
-        raise ValueError(
-            f"{name} must be a real number in [{low}, {high}{bracket}, got {value!r}."
-        )
-    return float(value)
 
 
 class StreamManager:
@@ -101,10 +74,10 @@ class StreamManager:
     def __init__(
         self, vocab_size=8, num_classes=2, switch_prob=0.02, noise=2.0, random_state=0
     ):
-        self.vocab_size = _check_int("vocab_size", vocab_size, 1)
-        self.num_classes = _check_int("num_classes", num_classes, 2)
-        self.switch_prob = _check_real("switch_prob", switch_prob, 0, 1, True)
-        self.noise = _check_real("noise", noise, 0, math.inf, False)
+        self.vocab_size = check_int("vocab_size", vocab_size, 1)
+        self.num_classes = check_int("num_classes", num_classes, 2)
+        self.switch_prob = check_real("switch_prob", switch_prob, 0, 1, True)
+        self.noise = check_real("noise", noise, 0, math.inf, False)
         self.random_state = random_state
         try:
             self._rng = np.random.default_rng(random_state)
@@ -147,8 +120,8 @@ class StreamManager:
         y : torch.Tensor of shape (sequence_length * num_streams,)
             int64 labels in ``range(num_classes)``, same layout.
         """
-        num_streams = _check_int("num_streams", num_streams, 1)
-        sequence_length = _check_int("sequence_length", sequence_length, 1)
+        num_streams = check_int("num_streams", num_streams, 1)
+        sequence_length = check_int("sequence_length", sequence_length, 1)
         X, y = _sample_regime_streams(
             self._rng,
             self.class_means_,
@@ -267,7 +240,7 @@ class StreamManager:
             Loader over a :class:`~torch.utils.data.TensorDataset` with
             ``shuffle=False``.
         """
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = check_int("batch_size", batch_size, 1)
         x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
         y = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y)
         if x.dim() != 2:

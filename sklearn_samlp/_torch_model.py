@@ -3,13 +3,13 @@
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
-import math
 import os
-from numbers import Integral, Real
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from ._validation import check_int, check_real
 
 __all__ = ["SignalAccumulativeMLP"]
 
@@ -25,30 +25,6 @@ _CONFIG_KEYS = (
     "dropout",
     "num_classes",
 )
-
-
-def _check_int(name, value, min_value):
-    # bool is an Integral subclass but never a meaningful size.
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ValueError(
-            f"{name} must be an integer >= {min_value}, got {value!r} "
-            f"of type {type(value).__name__}."
-        )
-    if value < min_value:
-        raise ValueError(f"{name} must be an integer >= {min_value}, got {value!r}.")
-    return int(value)
-
-
-def _check_unit_interval(name, value):
-    """Check ``0 <= value < 1`` and return it as a float."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, Real)
-        or not math.isfinite(value)
-        or not 0 <= value < 1
-    ):
-        raise ValueError(f"{name} must be a real number in [0, 1), got {value!r}.")
-    return float(value)
 
 
 class SignalAccumulativeMLP(nn.Module):
@@ -161,9 +137,11 @@ class SignalAccumulativeMLP(nn.Module):
         num_classes=2,
     ):
         super().__init__()
-        vocab_size = _check_int("vocab_size", vocab_size, 1)
-        num_streams = _check_int("num_streams", num_streams, 1)
-        accumulator_decay = _check_unit_interval("accumulator_decay", accumulator_decay)
+        vocab_size = check_int("vocab_size", vocab_size, 1)
+        num_streams = check_int("num_streams", num_streams, 1)
+        accumulator_decay = check_real(
+            "accumulator_decay", accumulator_decay, 0, 1, False
+        )
         if isinstance(hidden_sizes, (str, bytes)) or not hasattr(
             hidden_sizes, "__iter__"
         ):
@@ -172,10 +150,10 @@ class SignalAccumulativeMLP(nn.Module):
                 f"got {hidden_sizes!r}."
             )
         hidden_sizes = tuple(
-            _check_int(f"hidden_sizes[{i}]", h, 1) for i, h in enumerate(hidden_sizes)
+            check_int(f"hidden_sizes[{i}]", h, 1) for i, h in enumerate(hidden_sizes)
         )
-        dropout = _check_unit_interval("dropout", dropout)
-        num_classes = _check_int("num_classes", num_classes, 2)
+        dropout = check_real("dropout", dropout, 0, 1, False)
+        num_classes = check_int("num_classes", num_classes, 2)
 
         self.vocab_size = vocab_size
         self.input_size = vocab_size

@@ -13,14 +13,7 @@ from sklearn_samlp import SignalAccumulativeMLP
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "original_quickstart.py"
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # The models here are tiny: extra intra-op threads only add
-    # synchronisation, which dominates (about 8x) on a busy machine.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _load_example():

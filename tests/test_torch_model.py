@@ -12,14 +12,7 @@ from sklearn_samlp import SignalAccumulativeMLP
 VOCAB, STREAMS = 5, 4
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # The models here are tiny: extra intra-op threads only add
-    # synchronisation, which dominates (about 8x) on a busy machine.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
