@@ -31,22 +31,11 @@ out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="sa
 out_dir.mkdir(parents=True, exist_ok=True)
 
 # %%
-# A writer that survives the estimator's copy of its callbacks
-# ------------------------------------------------------------
-# The estimator copies its callbacks for every fit, so that the ones passed
-# stay unchanged; an open ``SummaryWriter`` holds a lock and a thread and
-# cannot be deep-copied. A subclass whose copy is the writer itself lets the
-# copied callback write to the writer created here.
+# Name the logged values
+# ----------------------
 from skorch.callbacks import TensorBoard
 from skorch.callbacks.logging import rename_tensorboard_key
 from torch.utils.tensorboard import SummaryWriter
-
-
-class SharedSummaryWriter(SummaryWriter):
-    """A SummaryWriter that copies share instead of duplicating."""
-
-    def __deepcopy__(self, memo):
-        return self
 
 
 def tensorboard_key(key):
@@ -71,7 +60,7 @@ clf = SignalAccumulativeClassifier(
     batch_size=256,
     lr=5e-3,
     random_state=0,
-    callbacks=[TensorBoard(SharedSummaryWriter(logdir), key_mapper=tensorboard_key)],
+    callbacks=[TensorBoard(SummaryWriter(logdir), key_mapper=tensorboard_key)],
 )
 clf.fit(X_train, y_train, stream_ids=ids_train)  # the callback closes the writer
 print(f"test accuracy {clf.score(X_test, y_test, stream_ids=ids_test):.3f}")

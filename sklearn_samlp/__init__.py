@@ -1,4 +1,4 @@
-"""Signal Accumulative MLP: a scikit-learn classifier for streaming and sequential data."""
+"""Signal Accumulative MLP: a scikit-learn classifier for streams and sequences."""
 
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0

@@ -162,8 +162,12 @@ def _local_scan(blocks, decay, steps=None, scaled=True):
             if scaled:
                 transfer = transfer * (1 - decay)[:, None, None]
             local = torch.einsum("fij,bjf->bif", transfer.to(blocks.dtype), blocks)
-            return local, (decay[None, :] ** (index[:, None] + 1))[None].to(blocks.dtype)
-        transfer = torch.where(lower, torch.pow(decay, lag), 0.0) * ((1 - decay) if scaled else 1)
+            return local, (decay[None, :] ** (index[:, None] + 1))[None].to(
+                blocks.dtype
+            )
+        transfer = torch.where(lower, torch.pow(decay, lag), 0.0) * (
+            (1 - decay) if scaled else 1
+        )
         local = torch.matmul(transfer.to(blocks.dtype), blocks)
         return local, torch.pow(decay, index + 1)[None, :, None].to(blocks.dtype)
 
@@ -178,9 +182,14 @@ def _local_scan(blocks, decay, steps=None, scaled=True):
         lag = (t[:, :, None] - t[:, None, :]).clamp(min=0)
         st = steps[start : start + chunk].to(work)
         if per_feature:  # (b, f, L, L)
-            transfer = torch.where(lower, decay[None, :, None, None] ** lag[:, None], 0.0)
+            transfer = torch.where(
+                lower, decay[None, :, None, None] ** lag[:, None], 0.0
+            )
             if scaled:
-                transfer = transfer * (1 - decay[None, :, None] ** st[:, None, :])[:, :, None, :]
+                transfer = (
+                    transfer
+                    * (1 - decay[None, :, None] ** st[:, None, :])[:, :, None, :]
+                )
             parts.append(torch.einsum("bfij,bjf->bif", transfer.to(blocks.dtype), x))
         else:
             transfer = torch.where(lower, torch.pow(decay, lag), 0.0)
@@ -237,7 +246,9 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
     step_blocks = None if steps is None else pad(steps).reshape(n_blocks, block)
     block_stream_t = torch.as_tensor(block_stream, device=device)
     first_block = np.cumsum(blocks_per_stream) - blocks_per_stream
-    follows = torch.as_tensor(np.setdiff1d(np.arange(n_blocks), first_block), device=device)
+    follows = torch.as_tensor(
+        np.setdiff1d(np.arange(n_blocks), first_block), device=device
+    )
 
     out = u.new_empty((n_decays, n_rows, n_features))
     for k, decay in enumerate(decays):
@@ -253,17 +264,25 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
             else:
                 upper = dict(decays=[decay], steps=step_blocks.sum(dim=1))
             block_ends = _scan_grouped(
-                local[:, -1, :], lengths=blocks_per_stream, h0=h0[k : k + 1],
-                scaled=False, block=block, **upper,
+                local[:, -1, :],
+                lengths=blocks_per_stream,
+                h0=h0[k : k + 1],
+                scaled=False,
+                block=block,
+                **upper,
             )[0]
             carry[follows] = block_ends[follows - 1]
-        states = local.addcmul_(carry_weight, carry[:, None, :]).reshape(padded_rows, n_features)
+        states = local.addcmul_(carry_weight, carry[:, None, :]).reshape(
+            padded_rows, n_features
+        )
         out[k] = states[:n_rows] if n_streams == 1 else states[dest_t]
     return out
 
 
 def _nonzero(decay):
-    return bool(torch.any(decay != 0)) if isinstance(decay, torch.Tensor) else decay != 0
+    return (
+        bool(torch.any(decay != 0)) if isinstance(decay, torch.Tensor) else decay != 0
+    )
 
 
 def scan_codes(X, decays, codes=None, initial_states=None, steps=None):
@@ -322,9 +341,13 @@ def scan_codes(X, decays, codes=None, initial_states=None, steps=None):
     if steps is not None:
         steps = torch.as_tensor(steps, device=x.device)
         if steps.shape != (n_rows,):
-            raise ValueError(f"steps must have shape ({n_rows},), got {tuple(steps.shape)}.")
+            raise ValueError(
+                f"steps must have shape ({n_rows},), got {tuple(steps.shape)}."
+            )
         if n_rows and not bool(torch.all(steps > 0)):
-            raise ValueError("steps must be positive: timestamps must increase within a stream.")
+            raise ValueError(
+                "steps must be positive: timestamps must increase within a stream."
+            )
 
     one_state = initial_states is not None and np.ndim(initial_states) == 1
     if initial_states is None:
@@ -347,12 +370,19 @@ def scan_codes(X, decays, codes=None, initial_states=None, steps=None):
     if n_rows:
         # Group rows by stream (stable, so time order is kept) unless they are.
         grouped = bool(np.all(codes[1:] >= codes[:-1]))
-        order = None if grouped else torch.as_tensor(np.argsort(codes, kind="stable"), device=x.device)
+        order = (
+            None
+            if grouped
+            else torch.as_tensor(np.argsort(codes, kind="stable"), device=x.device)
+        )
         present, lengths = np.unique(codes, return_counts=True)
         present_t = torch.as_tensor(present, device=x.device)
         # (n_present, n_decays * f) -> (n_decays, n_present, f)
         h0_present = h0[present_t].reshape(-1, len(bank), n_features).transpose(0, 1)
-        bank = [d if isinstance(d, float) else torch.as_tensor(d, device=x.device) for d in bank]
+        bank = [
+            d if isinstance(d, float) else torch.as_tensor(d, device=x.device)
+            for d in bank
+        ]
         h = _scan_grouped(
             x if grouped else x[order],
             bank,

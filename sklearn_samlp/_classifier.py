@@ -8,7 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
@@ -22,9 +22,9 @@ from skorch import NeuralNet
 
 from ._accumulate import _check_decays
 from ._callbacks import TrainAccuracy
-from ._persistence import load_estimator, save_estimator
 from ._learned import AccumulatorMLP, RefreshWindowStarts, WindowBatches, WindowIterator
 from ._net import BatchIterator, MLPModule, TensorBatches, WeightedCrossEntropy
+from ._persistence import load_estimator, save_estimator
 from ._streams import StreamStates
 
 _PREDICT_BATCH = 65536  # rows per forward pass at inference: memory, not accuracy
@@ -86,7 +86,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks for training, e.g. ``EarlyStopping`` (on
         ``"train_loss"``), ``LRScheduler``, ``ProgressBar`` or ``TensorBoard``.
-        They are cloned for each fit, so the ones passed stay unchanged.
+        They are used as given, as skorch uses them. ``save`` does not store
+        them (they may hold files or writers); ``load`` sets None.
 
     Attributes
     ----------
@@ -151,7 +152,10 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "decay": [Interval(Real, 0, 1, closed="left"), "array-like"],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -218,10 +222,16 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             raise
 
     def _validate_input(
-        self, X, y="no_validation", *, stream_ids=None, timestamps=None,
-        sample_weight=None, reset,
+        self,
+        X,
+        y="no_validation",
+        *,
+        stream_ids=None,
+        timestamps=None,
+        sample_weight=None,
+        reset,
     ):
-        """Validated ``X`` (float32), ``y``, ``stream_ids``, ``timestamps``, ``sample_weight``."""
+        """Validated ``X`` (as float32) and the per-row arguments of a call."""
         if isinstance(y, str) and y == "no_validation":
             X, y = validate_data(self, X, dtype=np.float32, reset=reset), None
         else:
@@ -322,7 +332,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 iterator_train=WindowIterator,
                 # Adam moves a parameter by about lr per step: the decays'
                 # logits need a few units to travel between timescales.
-                optimizer__param_groups=[("decay_logit", {"lr": self.lr * _DECAY_LR_FACTOR})],
+                optimizer__param_groups=[
+                    ("decay_logit", {"lr": self.lr * _DECAY_LR_FACTOR})
+                ],
             )
         else:
             module = dict(
@@ -330,7 +342,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 module__n_inputs=streams.n_features + streams.width,
                 iterator_train=BatchIterator,
             )
-        callbacks += clone(self.callbacks or [], safe=False)
+        # Used as given, as skorch does: a TensorBoard callback writes to the
+        # user's writer, and skorch re-initialises each callback on fit.
+        callbacks += list(self.callbacks or [])
         return NeuralNet(callbacks=callbacks, **module, **common)
 
     def _head(self):
@@ -339,12 +353,17 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         return module.mlp if self.learn_decay else module
 
     def _prepare(self, streams, X, y_codes, stream_ids, timestamps, sample_weight):
-        """The training set of one call, and the state update it leads to."""
+        """The training set of one call and the state update it leads to.
+
+        The update is None when the decays are learned: it depends on them.
+        """
         # Weights scaled to mean one: the loss is then independent of their scale.
         sample_weight = sample_weight / sample_weight.mean()
         if self.learn_decay:
             rows = streams.rows(stream_ids, timestamps, X.shape[0])
-            return WindowBatches(X, y_codes, sample_weight, rows, self.window, self.device)
+            return WindowBatches(
+                X, y_codes, sample_weight, rows, self.window, self.device
+            ), None
         features, update = streams.features(X, stream_ids, timestamps)
         dataset = TensorBatches(
             torch.as_tensor(features, device=self.device),
@@ -353,21 +372,25 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         )
         return dataset, update
 
-    def _train(self, net, streams, dataset, rng_state, epochs, initialize, X, stream_ids, timestamps):
-        """Train ``net`` and advance ``streams`` to the end of ``X``."""
-        learned = self.learn_decay
-        if not learned:
-            dataset, update = dataset
+    def _train(
+        self, classes, net, streams, rng_state, prepared, epochs, initialize, rows
+    ):
+        """Train ``net``, advance ``streams`` over ``rows``, store the result.
+
+        ``rows`` is ``(X, stream_ids, timestamps)`` of the call.
+        """
+        dataset, update = prepared
         with self._own_rng(rng_state) as rng:
             if initialize:
                 net.initialize()
             net.partial_fit(dataset, epochs=epochs)
-        if learned:  # the state advances with the decays just learned
+        if update is None:  # the state advances with the decays just learned
             with torch.no_grad():
                 streams.decays = list(net.module_.decays().double().cpu().numpy())
-            _, update = streams.features(X, stream_ids, timestamps)
+            _, update = streams.features(*rows)
         streams.commit(update)
-        return rng["rng_state"]
+        self.classes_, self.net_, self._streams = classes, net, streams
+        self._rng_state = rng["rng_state"]
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
@@ -394,20 +417,30 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         """
         with self._restored_on_error():
             X, y, stream_ids, timestamps, sample_weight = self._validate_input(
-                X, y, stream_ids=stream_ids, timestamps=timestamps,
-                sample_weight=sample_weight, reset=True,
+                X,
+                y,
+                stream_ids=stream_ids,
+                timestamps=timestamps,
+                sample_weight=sample_weight,
+                reset=True,
             )
             classes = np.unique(y)
             y_codes = self._encode(y, classes)
             streams = self._new_streams(X.shape[1])
-            dataset = self._prepare(streams, X, y_codes, stream_ids, timestamps, sample_weight)
+            prepared = self._prepare(
+                streams, X, y_codes, stream_ids, timestamps, sample_weight
+            )
         net = self._build_net(streams, len(classes))
-        rng_state = self._train(
-            net, streams, dataset, self._initial_rng_state(), self.max_epochs, True,
-            X, stream_ids, timestamps,
+        self._train(
+            classes,
+            net,
+            streams,
+            self._initial_rng_state(),
+            prepared,
+            self.max_epochs,
+            initialize=True,
+            rows=(X, stream_ids, timestamps),
         )
-        self.classes_, self.net_, self._streams = classes, net, streams
-        self._rng_state = rng_state
         self.n_iter_ = self.max_epochs
         return self
 
@@ -453,8 +486,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             classes = self.classes_
         with self._restored_on_error():
             X, y, stream_ids, timestamps, sample_weight = self._validate_input(
-                X, y, stream_ids=stream_ids, timestamps=timestamps,
-                sample_weight=sample_weight, reset=first_call,
+                X,
+                y,
+                stream_ids=stream_ids,
+                timestamps=timestamps,
+                sample_weight=sample_weight,
+                reset=first_call,
             )
             y_codes = self._encode(y, classes)
             if first_call:
@@ -463,12 +500,19 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 rng_state = self._initial_rng_state()
             else:
                 streams, net, rng_state = self._streams, self.net_, self._rng_state
-            dataset = self._prepare(streams, X, y_codes, stream_ids, timestamps, sample_weight)
-        rng_state = self._train(
-            net, streams, dataset, rng_state, 1, first_call, X, stream_ids, timestamps
+            prepared = self._prepare(
+                streams, X, y_codes, stream_ids, timestamps, sample_weight
+            )
+        self._train(
+            classes,
+            net,
+            streams,
+            rng_state,
+            prepared,
+            1,
+            initialize=first_call,
+            rows=(X, stream_ids, timestamps),
         )
-        self.classes_, self.net_, self._streams = classes, net, streams
-        self._rng_state = rng_state
         self.n_iter_ = 1 if first_call else self.n_iter_ + 1
         return self
 
@@ -534,7 +578,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         try:
             with torch.inference_mode():
                 logits = [
-                    module(torch.as_tensor(features[i : i + _PREDICT_BATCH], device=self.device))
+                    module(
+                        torch.as_tensor(
+                            features[i : i + _PREDICT_BATCH], device=self.device
+                        )
+                    )
                     for i in range(0, len(features), _PREDICT_BATCH)
                 ]
         finally:

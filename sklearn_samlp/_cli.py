@@ -329,9 +329,7 @@ def _run(args, say):
 
     acc = clf.score(X[test], y[test], stream_ids=stream_ids[test])
     baseline_acc = baseline.score(X[test], y[test], stream_ids=stream_ids[test])
-    # save() stores the parameters as JSON, which callback objects are not;
-    # the progress bar and the epoch log only served this run.
-    clf.set_params(callbacks=None, verbose=0)
+    clf.set_params(verbose=0)  # the epoch log only served this run
     try:
         clf.save(args.out)
     except OSError as exc:

@@ -36,9 +36,18 @@ class AccumulatorMLP(nn.Module):
     dropout : float
     """
 
-    def __init__(self, n_features, initial_decays, n_classes, hidden_layer_sizes=(64, 64), dropout=0.0):
+    def __init__(
+        self,
+        n_features,
+        initial_decays,
+        n_classes,
+        hidden_layer_sizes=(64, 64),
+        dropout=0.0,
+    ):
         super().__init__()
-        decays = torch.as_tensor(np.clip(initial_decays, _LOW, _HIGH), dtype=torch.float32)
+        decays = torch.as_tensor(
+            np.clip(initial_decays, _LOW, _HIGH), dtype=torch.float32
+        )
         self.decay_logit = nn.Parameter(torch.logit(decays))
         n_inputs = n_features * (1 + decays.shape[0])
         self.mlp = MLPModule(n_inputs, n_classes, hidden_layer_sizes, dropout)
@@ -82,13 +91,17 @@ class WindowBatches(torch.utils.data.Dataset):
         order = np.argsort(rows.codes, kind="stable")  # streams one after another
         lengths = np.bincount(rows.codes, minlength=len(rows.stream_ids))
         present = lengths > 0
-        dest, windows_per_stream, window_stream = _block_layout(lengths[present], window)
-        n_windows, n_features = len(window_stream), X.shape[1]
+        dest, windows_per_stream, window_stream = _block_layout(
+            lengths[present], window
+        )
+        n_windows = len(window_stream)
 
         def layout(values, fill, dtype):
             out = np.full((n_windows * window,) + values.shape[1:], fill, dtype=dtype)
             out[dest] = values[order]
-            return torch.as_tensor(out.reshape((n_windows, window) + values.shape[1:]), device=device)
+            return torch.as_tensor(
+                out.reshape((n_windows, window) + values.shape[1:]), device=device
+            )
 
         self.X = layout(X, 0.0, np.float32)
         self.y = layout(y_codes, 0, np.int64)
@@ -106,7 +119,9 @@ class WindowBatches(torch.utils.data.Dataset):
         first = np.cumsum(windows_per_stream) - windows_per_stream
         row_start = np.cumsum(lengths[present]) - lengths[present]
         window_rank = np.arange(n_windows) - np.repeat(first, windows_per_stream)
-        self._before = np.repeat(row_start, windows_per_stream) + window_rank * window - 1
+        self._before = (
+            np.repeat(row_start, windows_per_stream) + window_rank * window - 1
+        )
         self._before[first] = -1
         self._window_stream = window_stream
         self.initial_states = None
@@ -118,8 +133,11 @@ class WindowBatches(torch.utils.data.Dataset):
         """Recompute the exact state entering each window with ``decays``."""
         n_decays, n_features = decays.shape
         states, _ = scan_codes(
-            self._sorted_X, decays.astype(np.float64), self._sorted_codes,
-            self._initial_states, steps=self._sorted_steps,
+            self._sorted_X,
+            decays.astype(np.float64),
+            self._sorted_codes,
+            self._initial_states,
+            steps=self._sorted_steps,
         )
         starts = np.where(
             (self._before >= 0)[:, None],
@@ -127,7 +145,9 @@ class WindowBatches(torch.utils.data.Dataset):
             self._initial_states[self._window_stream],
         )
         self.initial_states = torch.as_tensor(
-            starts.reshape(-1, n_decays, n_features), dtype=torch.float32, device=self._device
+            starts.reshape(-1, n_decays, n_features),
+            dtype=torch.float32,
+            device=self._device,
         )
 
 
@@ -145,8 +165,11 @@ class WindowIterator:
         data = self.dataset
         order = torch.randperm(len(data)) if self.shuffle else torch.arange(len(data))
         for idx in order.to(data.X.device).split(self.windows_per_batch):
-            X = {"windows": data.X[idx], "initial_states": data.initial_states[idx],
-                 "elapsed": data.elapsed[idx]}
+            X = {
+                "windows": data.X[idx],
+                "initial_states": data.initial_states[idx],
+                "elapsed": data.elapsed[idx],
+            }
             if data.steps is not None:
                 X["steps"] = data.steps[idx]
             yield X, (data.y[idx].reshape(-1), data.sample_weight[idx].reshape(-1))

@@ -72,7 +72,10 @@ class BatchIterator:
         if not self.shuffle:
             for start in range(0, n, self.batch_size):
                 stop = start + self.batch_size
-                yield data.X[start:stop], (data.y[start:stop], data.sample_weight[start:stop])
+                yield (
+                    data.X[start:stop],
+                    (data.y[start:stop], data.sample_weight[start:stop]),
+                )
             return
         order = torch.randperm(n).to(data.X.device)
         for idx in order.split(self.batch_size):

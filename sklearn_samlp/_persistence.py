@@ -19,9 +19,22 @@ import torch
 FORMAT = "sklearn_samlp.SignalAccumulativeClassifier"
 VERSION = 1
 _KEYS = {
-    "format", "version", "params", "classes", "classes_dtype", "n_features_in",
-    "feature_names_in", "module_state", "optimizer_state", "decays", "stream_ids",
-    "stream_states", "stream_elapsed", "stream_last_time", "rng_state", "n_iter",
+    "format",
+    "version",
+    "params",
+    "classes",
+    "classes_dtype",
+    "n_features_in",
+    "feature_names_in",
+    "module_state",
+    "optimizer_state",
+    "decays",
+    "stream_ids",
+    "stream_states",
+    "stream_elapsed",
+    "stream_last_time",
+    "rng_state",
+    "n_iter",
 }
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
@@ -34,8 +47,9 @@ def _to_json(value, what):
 
 
 def save_estimator(estimator, path):
-    """Write a fitted estimator to ``path`` (see ``SignalAccumulativeClassifier.save``)."""
+    """Write a fitted estimator to ``path`` (``SignalAccumulativeClassifier.save``)."""
     params = estimator.get_params()
+    params["callbacks"] = None  # arbitrary objects (writers, files): not model state
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a generator cannot be saved; its state is
     params["device"] = str(params["device"])
@@ -56,7 +70,8 @@ def save_estimator(estimator, path):
         "classes_dtype": estimator.classes_.dtype.str,
         "n_features_in": int(estimator.n_features_in_),
         "feature_names_in": _to_json(
-            getattr(estimator, "feature_names_in_", np.array([])).tolist(), "feature names"
+            getattr(estimator, "feature_names_in_", np.array([])).tolist(),
+            "feature names",
         ),
         "module_state": {k: v.cpu() for k, v in net.module_.state_dict().items()},
         "optimizer_state": _to_cpu(net.optimizer_.state_dict()),
@@ -128,7 +143,9 @@ def load_estimator(cls, path, device=None):
         estimator = cls(**params)
         estimator._validate_params()
 
-        classes = np.array(json.loads(content["classes"]), dtype=content["classes_dtype"])
+        classes = np.array(
+            json.loads(content["classes"]), dtype=content["classes_dtype"]
+        )
         names = json.loads(content["feature_names_in"])
         decays = content["decays"].numpy()
         n_features = int(content["n_features_in"])
@@ -137,7 +154,11 @@ def load_estimator(cls, path, device=None):
         streams = StreamStates(decays, n_features, estimator.time_unit)
         ids = json.loads(content["stream_ids"])
         arrays = {
-            "states": (content["stream_states"].numpy(), (len(ids), streams.width), np.float32),
+            "states": (
+                content["stream_states"].numpy(),
+                (len(ids), streams.width),
+                np.float32,
+            ),
             "elapsed": (content["stream_elapsed"].numpy(), (len(ids),), np.float64),
             "last_time": (content["stream_last_time"].numpy(), (len(ids),), np.float64),
         }

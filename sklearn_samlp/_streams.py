@@ -165,10 +165,14 @@ class StreamStates:
         states, final = scan_codes(
             X, self._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
         )
-        features = np.empty((X.shape[0], self.n_features + self.width), dtype=np.float32)
+        features = np.empty(
+            (X.shape[0], self.n_features + self.width), dtype=np.float32
+        )
         features[:, : self.n_features] = X
         features[:, self.n_features :] = states / self.weight_sums(rows.elapsed)
-        return features, StateUpdate(rows.stream_ids, final, rows.final_elapsed, rows.final_time)
+        return features, StateUpdate(
+            rows.stream_ids, final, rows.final_elapsed, rows.final_time
+        )
 
     def weight_sums(self, elapsed):
         """``1 - d^elapsed`` for each row and accumulator column: (n_rows, width)."""
@@ -180,7 +184,9 @@ class StreamStates:
     @property
     def decay_matrix(self):
         """Decay of every accumulated feature, shape (n_decays, n_features)."""
-        return np.stack([np.broadcast_to(d, self.n_features) for d in self.decays]).astype(float)
+        return np.stack(
+            [np.broadcast_to(d, self.n_features) for d in self.decays]
+        ).astype(float)
 
     def _bank_array(self):
         """The bank as floats (shared decays) or an (n_decays, n_features) array."""
@@ -194,11 +200,15 @@ class StreamStates:
         if new:
             start = len(self.index)
             self.index.update({sid: start + k for k, sid in enumerate(new)})
-            self.states = np.concatenate([self.states, np.zeros((len(new), self.width), np.float32)])
+            self.states = np.concatenate(
+                [self.states, np.zeros((len(new), self.width), np.float32)]
+            )
             self.elapsed = np.concatenate([self.elapsed, np.zeros(len(new))])
             self.last_time = np.concatenate([self.last_time, np.full(len(new), np.nan)])
         rows = np.fromiter(
-            (self.index[sid] for sid in update.stream_ids), np.intp, len(update.stream_ids)
+            (self.index[sid] for sid in update.stream_ids),
+            np.intp,
+            len(update.stream_ids),
         )
         self.states[rows] = update.states
         self.elapsed[rows] = update.elapsed

@@ -64,7 +64,11 @@ def test_decay_bank_stacks_per_decay():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_interleaved_streams_equal_separate_streams(dtype):
     rng = np.random.default_rng(3)
-    ids = rng.choice(np.array(["x", "y", "z", 7], dtype=object), size=4000, p=[0.85, 0.1, 0.049, 0.001])
+    ids = rng.choice(
+        np.array(["x", "y", "z", 7], dtype=object),
+        size=4000,
+        p=[0.85, 0.1, 0.049, 0.001],
+    )
     X = rng.normal(size=(4000, 3)).astype(dtype)
     init = {"y": np.ones(6), 7: np.full(6, -2.0), "absent": np.zeros(6)}
     states, final = accumulate(X, (0.5, 0.97), stream_ids=ids, initial_state=init)
@@ -174,7 +178,9 @@ def test_a_gap_forgets_as_much_as_that_many_steps():
     gapped, _ = scan_codes(X[[0, 4]], 0.8, steps=[1.0, 4.0])
     # With zero rows in between, a gap of 4 decays the state like 4 steps,
     # but the row after the gap weighs as much as the 3 skipped rows and itself.
-    np.testing.assert_allclose(gapped[1, 0], 0.8**4 * stepwise[0, 0] + (1 - 0.8**4) * 5.0)
+    np.testing.assert_allclose(
+        gapped[1, 0], 0.8**4 * stepwise[0, 0] + (1 - 0.8**4) * 5.0
+    )
 
 
 @pytest.mark.parametrize("with_steps", [False, True])
@@ -189,9 +195,15 @@ def test_per_feature_decays_match_naive_loop(with_steps):
         rows = codes == code
         for k in range(2):
             cols = slice(3 * k, 3 * k + 3)
-            expected, expected_final = naive_irregular(X[rows], bank[k], np.zeros(3), steps[rows])
-            np.testing.assert_allclose(states[rows][:, cols], expected, rtol=1e-10, atol=1e-12)
-            np.testing.assert_allclose(final[code, cols], expected_final, rtol=1e-10, atol=1e-12)
+            expected, expected_final = naive_irregular(
+                X[rows], bank[k], np.zeros(3), steps[rows]
+            )
+            np.testing.assert_allclose(
+                states[rows][:, cols], expected, rtol=1e-10, atol=1e-12
+            )
+            np.testing.assert_allclose(
+                final[code, cols], expected_final, rtol=1e-10, atol=1e-12
+            )
 
 
 def test_bad_steps():

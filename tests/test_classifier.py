@@ -1,4 +1,4 @@
-"""SignalAccumulativeClassifier: stream semantics, compatibility, persistence, bad input."""
+"""SignalAccumulativeClassifier: streams, compatibility, persistence, bad input."""
 
 import copy
 import pickle
@@ -48,7 +48,8 @@ def snapshot(clf):
             "last_time": clf._streams.last_time.copy(),
             "rng": clf._rng_state.copy(),
             "fitted": {
-                k: v for k, v in vars(clf).items()
+                k: v
+                for k, v in vars(clf).items()
                 if k.endswith("_") and k not in ("net_", "_streams")
             },
         }
@@ -98,7 +99,10 @@ def test_features_are_bias_corrected_averages():
     clf.reset_accumulators()
     features, _ = clf._streams.features(X)
     weights = 0.5 ** np.arange(6)[::-1]
-    expected = [np.dot(X[: t + 1, 0], weights[-t - 1 :]) / weights[-t - 1 :].sum() for t in range(6)]
+    expected = [
+        np.dot(X[: t + 1, 0], weights[-t - 1 :]) / weights[-t - 1 :].sum()
+        for t in range(6)
+    ]
     np.testing.assert_allclose(features[:, 1], expected, rtol=1e-6)
     assert features[0, 1] == X[0, 0]  # a_0 = x_0
 
@@ -108,10 +112,14 @@ def test_features_are_bias_corrected_averages():
 
 def test_fit_leaves_each_stream_at_its_last_row(streams):
     X, y, ids = streams
-    clf = SignalAccumulativeClassifier(decay=(0.5, 0.9), **FAST).fit(X, y, stream_ids=ids)
+    clf = SignalAccumulativeClassifier(decay=(0.5, 0.9), **FAST).fit(
+        X, y, stream_ids=ids
+    )
     for sid in np.unique(ids):
         rows = X[ids == sid]
-        _, expected = scan_codes(rows, (0.5, 0.9), initial_states=np.zeros(8, np.float32))
+        _, expected = scan_codes(
+            rows, (0.5, 0.9), initial_states=np.zeros(8, np.float32)
+        )
         np.testing.assert_allclose(clf.accumulators_[sid], expected, rtol=1e-5)
 
 
@@ -133,7 +141,9 @@ def test_partial_fit_chunks_carry_the_state_of_one_call(streams, chunk_sizes):
         chunked.partial_fit(X[rows], y[rows], classes=[0, 1], stream_ids=ids[rows])
     assert whole.accumulators_.keys() == chunked.accumulators_.keys()
     for sid, state in whole.accumulators_.items():
-        np.testing.assert_allclose(chunked.accumulators_[sid], state, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            chunked.accumulators_[sid], state, rtol=1e-5, atol=1e-6
+        )
     assert chunked.n_iter_ == len(chunk_sizes)
 
 
@@ -150,7 +160,9 @@ def test_prediction_is_pure(streams):
 @pytest.mark.parametrize("chunk", [1, 7, 128, 1000])
 def test_chunked_prediction_equals_whole(streams, chunk):
     X, y, ids = streams
-    clf = SignalAccumulativeClassifier(**FAST).fit(X[:600], y[:600], stream_ids=ids[:600])
+    clf = SignalAccumulativeClassifier(**FAST).fit(
+        X[:600], y[:600], stream_ids=ids[:600]
+    )
     rest, rest_ids = X[600:], ids[600:]
     whole = clf.predict_proba(rest, stream_ids=rest_ids)
     parts = []
@@ -163,7 +175,9 @@ def test_chunked_prediction_equals_whole(streams, chunk):
 
 def test_test_then_train_loop_predicts_before_learning(streams):
     X, y, ids = streams
-    clf = SignalAccumulativeClassifier(**FAST).partial_fit(X[:300], y[:300], classes=[0, 1], stream_ids=ids[:300])
+    clf = SignalAccumulativeClassifier(**FAST).partial_fit(
+        X[:300], y[:300], classes=[0, 1], stream_ids=ids[:300]
+    )
     expected = clf.predict(X[300:600], stream_ids=ids[300:600])
     state = clf.accumulators_
     clf.partial_fit(X[300:600], y[300:600], stream_ids=ids[300:600])
@@ -177,7 +191,9 @@ def test_reset_accumulators(streams):
     fresh = clf.predict_proba(X[:3], stream_ids=["new"] * 3)
     clf.reset_accumulators(["s0", "unknown"])
     assert set(clf.accumulators_) == {"s1", "s2"}
-    np.testing.assert_array_equal(clf.predict_proba(X[:3], stream_ids=["s0"] * 3), fresh)
+    np.testing.assert_array_equal(
+        clf.predict_proba(X[:3], stream_ids=["s0"] * 3), fresh
+    )
     clf.reset_accumulators()
     assert clf.accumulators_ == {}
 
@@ -216,24 +232,34 @@ def test_random_state_makes_fit_and_partial_fit_bit_reproducible(streams):
 def test_global_generators_are_neither_seeded_nor_consumed(streams):
     X, y, ids = streams
     torch_state, np_state = torch.get_rng_state(), np.random.get_state()
-    SignalAccumulativeClassifier(max_epochs=2, random_state=None).fit(X, y, stream_ids=ids)
-    SignalAccumulativeClassifier(**FAST).fit(X, y, stream_ids=ids).partial_fit(X, y, stream_ids=ids)
+    SignalAccumulativeClassifier(max_epochs=2, random_state=None).fit(
+        X, y, stream_ids=ids
+    )
+    SignalAccumulativeClassifier(**FAST).fit(X, y, stream_ids=ids).partial_fit(
+        X, y, stream_ids=ids
+    )
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert all(np.array_equal(a, b) for a, b in zip(np.random.get_state(), np_state))
 
 
 def test_pickled_copy_continues_exactly(streams):
     X, y, ids = streams
-    clf = SignalAccumulativeClassifier(**FAST).fit(X[:600], y[:600], stream_ids=ids[:600])
+    clf = SignalAccumulativeClassifier(**FAST).fit(
+        X[:600], y[:600], stream_ids=ids[:600]
+    )
     copy_ = pickle.loads(pickle.dumps(clf))
     for est in (clf, copy_):
         est.partial_fit(X[600:], y[600:], stream_ids=ids[600:])
-    np.testing.assert_array_equal(clf.predict_proba(X, stream_ids=ids), copy_.predict_proba(X, stream_ids=ids))
+    np.testing.assert_array_equal(
+        clf.predict_proba(X, stream_ids=ids), copy_.predict_proba(X, stream_ids=ids)
+    )
 
 
 def test_joblib_in_a_fresh_process_predicts_and_resumes_identically(streams, tmp_path):
     X, y, ids = streams
-    clf = SignalAccumulativeClassifier(**FAST).fit(X[:600], y[:600], stream_ids=ids[:600])
+    clf = SignalAccumulativeClassifier(**FAST).fit(
+        X[:600], y[:600], stream_ids=ids[:600]
+    )
     joblib.dump(clf, tmp_path / "clf.joblib")
     np.savez(tmp_path / "data.npz", X=X, y=y, ids=ids)
     script = f"""
@@ -242,11 +268,14 @@ d = np.load({str(tmp_path / "data.npz")!r})
 clf = joblib.load({str(tmp_path / "clf.joblib")!r})
 p1 = clf.predict_proba(d["X"][600:], stream_ids=d["ids"][600:])
 clf.partial_fit(d["X"][600:], d["y"][600:], stream_ids=d["ids"][600:])
-np.savez({str(tmp_path / "out.npz")!r}, p1=p1, p2=clf.predict_proba(d["X"], stream_ids=d["ids"]))
+p2 = clf.predict_proba(d["X"], stream_ids=d["ids"])
+np.savez({str(tmp_path / "out.npz")!r}, p1=p1, p2=p2)
 """
     subprocess.run([sys.executable, "-c", script], check=True)
     out = np.load(tmp_path / "out.npz")
-    np.testing.assert_array_equal(out["p1"], clf.predict_proba(X[600:], stream_ids=ids[600:]))
+    np.testing.assert_array_equal(
+        out["p1"], clf.predict_proba(X[600:], stream_ids=ids[600:])
+    )
     clf.partial_fit(X[600:], y[600:], stream_ids=ids[600:])
     np.testing.assert_array_equal(out["p2"], clf.predict_proba(X, stream_ids=ids))
 
@@ -257,8 +286,10 @@ np.savez({str(tmp_path / "out.npz")!r}, p1=p1, p2=clf.predict_proba(d["X"], stre
 def test_pipeline_gridsearch_timeseriessplit_parallel(streams):
     X, y, _ = streams
     pipe = make_pipeline(StandardScaler(), SignalAccumulativeClassifier(**FAST))
-    grid = {"signalaccumulativeclassifier__decay": [0.0, 0.9],
-            "signalaccumulativeclassifier__dropout": [0.0, 0.2]}
+    grid = {
+        "signalaccumulativeclassifier__decay": [0.0, 0.9],
+        "signalaccumulativeclassifier__dropout": [0.0, 0.2],
+    }
     search = GridSearchCV(pipe, grid, cv=TimeSeriesSplit(3), n_jobs=2).fit(X, y)
     assert search.best_params_["signalaccumulativeclassifier__decay"] in (0.0, 0.9)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
@@ -297,11 +328,20 @@ def test_pandas_feature_names(streams):
 def test_sample_weight_is_honoured(streams):
     X, y, ids = streams
     weight = (y == 1).astype(float)  # class 0 carries no weight at all
-    clf = SignalAccumulativeClassifier(**{**FAST, "max_epochs": 5}).fit(X, y, stream_ids=ids, sample_weight=weight)
+    clf = SignalAccumulativeClassifier(**{**FAST, "max_epochs": 5}).fit(
+        X, y, stream_ids=ids, sample_weight=weight
+    )
     assert (clf.predict(X, stream_ids=ids) == 1).mean() > 0.95
-    a = SignalAccumulativeClassifier(**FAST).fit(X, y, stream_ids=ids, sample_weight=np.full(len(y), 3.0))
+    a = SignalAccumulativeClassifier(**FAST).fit(
+        X, y, stream_ids=ids, sample_weight=np.full(len(y), 3.0)
+    )
     b = SignalAccumulativeClassifier(**FAST).fit(X, y, stream_ids=ids)
-    np.testing.assert_allclose(a.predict_proba(X, stream_ids=ids), b.predict_proba(X, stream_ids=ids), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        a.predict_proba(X, stream_ids=ids),
+        b.predict_proba(X, stream_ids=ids),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 # -------------------------------------------------------------- save / load
@@ -309,7 +349,9 @@ def test_sample_weight_is_honoured(streams):
 
 def test_save_load_round_trip_and_resume(streams, tmp_path):
     X, y, ids = streams
-    clf = SignalAccumulativeClassifier(decay=(0.5, 0.9), **FAST).fit(X[:600], y[:600], stream_ids=ids[:600])
+    clf = SignalAccumulativeClassifier(decay=(0.5, 0.9), **FAST).fit(
+        X[:600], y[:600], stream_ids=ids[:600]
+    )
     path = tmp_path / "sub" / "model.pt"
     clf.save(path)
     loaded = SignalAccumulativeClassifier.load(path)
@@ -317,17 +359,23 @@ def test_save_load_round_trip_and_resume(streams, tmp_path):
     np.testing.assert_array_equal(loaded.classes_, clf.classes_)
     for sid, state in clf.accumulators_.items():
         np.testing.assert_array_equal(loaded.accumulators_[sid], state)
-    np.testing.assert_array_equal(loaded.predict_proba(X[600:], stream_ids=ids[600:]),
-                                  clf.predict_proba(X[600:], stream_ids=ids[600:]))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X[600:], stream_ids=ids[600:]),
+        clf.predict_proba(X[600:], stream_ids=ids[600:]),
+    )
     for est in (clf, loaded):
         est.partial_fit(X[600:], y[600:], stream_ids=ids[600:])
-    np.testing.assert_array_equal(loaded.predict_proba(X, stream_ids=ids), clf.predict_proba(X, stream_ids=ids))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X, stream_ids=ids), clf.predict_proba(X, stream_ids=ids)
+    )
 
 
 def test_save_keeps_label_and_id_types(streams, tmp_path):
     X, y, _ = streams
     ids = np.array([1, "1"] * (len(X) // 2), dtype=object)
-    clf = SignalAccumulativeClassifier(**FAST).fit(X, np.array(["a", "b"])[y], stream_ids=ids)
+    clf = SignalAccumulativeClassifier(**FAST).fit(
+        X, np.array(["a", "b"])[y], stream_ids=ids
+    )
     clf.save(tmp_path / "m.pt")
     loaded = SignalAccumulativeClassifier.load(tmp_path / "m.pt")
     assert set(loaded.accumulators_) == {1, "1"}
@@ -342,11 +390,16 @@ def test_load_refuses_a_file_that_would_run_code(tmp_path):
             return (open, (str(marker), "w"))
 
     path = tmp_path / "evil.pt"
-    torch.save({"format": "sklearn_samlp.SignalAccumulativeClassifier", "payload": Exploit()}, path)
+    torch.save(
+        {"format": "sklearn_samlp.SignalAccumulativeClassifier", "payload": Exploit()},
+        path,
+    )
     with pytest.raises(ValueError, match="Refusing"):
         SignalAccumulativeClassifier.load(path)
     assert not marker.exists()
-    torch.load(path, weights_only=False)  # the payload is real: a plain unpickler runs it
+    torch.load(
+        path, weights_only=False
+    )  # the payload is real: a plain unpickler runs it
     assert marker.exists()
 
 
@@ -385,7 +438,12 @@ def _bad_calls(X, y, ids):
         ("partial_fit", (X[0], y[:1]), {}, "2D array"),
         ("partial_fit", (X[:10], y[:9]), {}, "inconsistent numbers of samples"),
         ("partial_fit", (X[:10], y[:10]), {"stream_ids": ids[:9]}, "stream_ids"),
-        ("partial_fit", (X[:10], y[:10]), {"sample_weight": np.ones(9)}, "sample_weight"),
+        (
+            "partial_fit",
+            (X[:10], y[:10]),
+            {"sample_weight": np.ones(9)},
+            "sample_weight",
+        ),
         ("partial_fit", (X[:10], np.full(10, 5)), {}, "not in classes_"),
         ("partial_fit", (X[:10], y[:10]), {"classes": [0, 1, 2]}, "classes"),
         ("fit", (nan, y[:10]), {}, "NaN"),
@@ -410,8 +468,13 @@ def test_bad_input_raises_and_changes_nothing(streams, fitted, case):
 
 @pytest.mark.parametrize(
     "params, message",
-    [({"decay": 1.0}, "decay"), ({"decay": (0.5, 1.2)}, "decay"), ({"dropout": -0.1}, "dropout"),
-     ({"lr": 0}, "lr"), ({"batch_size": 0}, "batch_size")],
+    [
+        ({"decay": 1.0}, "decay"),
+        ({"decay": (0.5, 1.2)}, "decay"),
+        ({"dropout": -0.1}, "dropout"),
+        ({"lr": 0}, "lr"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
 )
 def test_invalid_parameters_raise_and_change_nothing(streams, fitted, params, message):
     X, y, ids = streams
@@ -442,3 +505,22 @@ def test_unsaveable_stream_ids(streams, tmp_path):
     with pytest.raises(TypeError, match="stream ids"):
         clf.save(tmp_path / "m.pt")
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_callbacks_are_used_as_given_and_not_saved(streams, tmp_path):
+    from skorch.callbacks import Callback
+
+    class Counter(Callback):
+        def __init__(self):
+            self.epochs = 0
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs += 1
+
+    X, y, ids = streams
+    counter = Counter()
+    clf = SignalAccumulativeClassifier(callbacks=[counter], **FAST).fit(X, y)
+    clf.partial_fit(X, y)
+    assert counter.epochs == FAST["max_epochs"] + 1
+    clf.save(tmp_path / "m.pt")
+    assert SignalAccumulativeClassifier.load(tmp_path / "m.pt").callbacks is None

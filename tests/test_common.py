@@ -5,7 +5,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn_samlp import SignalAccumulativeClassifier
 
 # Cheap but well-trained instances: the checks fit on a few hundred rows.
-CHEAP = dict(max_epochs=30, lr=1e-2, batch_size=64, hidden_layer_sizes=(16,), random_state=0)
+CHEAP = dict(
+    max_epochs=30, lr=1e-2, batch_size=64, hidden_layer_sizes=(16,), random_state=0
+)
 
 SAMPLE_WEIGHT_XFAIL = {
     "check_sample_weight_equivalence_on_dense_data": (

@@ -16,7 +16,9 @@ FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), batch_size=64, random_state=
 
 @pytest.fixture(scope="module")
 def data():
-    X, y, ids = make_regime_streams(n_streams=4, n_steps=150, n_features=3, random_state=0)
+    X, y, ids = make_regime_streams(
+        n_streams=4, n_steps=150, n_features=3, random_state=0
+    )
     times = np.cumsum(np.random.default_rng(0).exponential(1.0, len(X)))
     return X.astype(np.float32), y, ids, times
 
@@ -32,13 +34,16 @@ def test_differentiable_window_scan_is_exact_against_fixed_scan():
     steps = rng.uniform(0.5, 2.0, size=(4, 50))
     for window_steps in (None, steps):
         local, carry = _local_scan(
-            torch.as_tensor(X), torch.as_tensor(decays),
+            torch.as_tensor(X),
+            torch.as_tensor(decays),
             None if window_steps is None else torch.as_tensor(window_steps),
         )
         states = (local + carry * torch.as_tensor(h0)[:, None, :]).numpy()
         for w in range(4):
             expected, _ = scan_codes(
-                X[w], decays[None, :], initial_states=h0[w],
+                X[w],
+                decays[None, :],
+                initial_states=h0[w],
                 steps=None if window_steps is None else window_steps[w],
             )
             np.testing.assert_allclose(states[w], expected, rtol=1e-10, atol=1e-12)
@@ -48,28 +53,50 @@ def test_window_training_features_equal_the_fixed_decay_features(data):
     """With frozen decays, the windows see exactly the features predict uses."""
     X, y, ids, times = data
     for timestamps in (None, times):
-        clf = SignalAccumulativeClassifier(learn_decay=True, window=16, decay=(0.5, 0.9), **FAST)
-        clf.fit(X[:300], y[:300], stream_ids=ids[:300], timestamps=None if timestamps is None else timestamps[:300])
+        clf = SignalAccumulativeClassifier(
+            learn_decay=True, window=16, decay=(0.5, 0.9), **FAST
+        )
+        clf.fit(
+            X[:300],
+            y[:300],
+            stream_ids=ids[:300],
+            timestamps=None if timestamps is None else timestamps[:300],
+        )
         streams, module = clf._streams, clf.net_.module_.eval()
-        rows = streams.rows(ids[300:], None if timestamps is None else timestamps[300:], len(X) - 300)
-        windows = WindowBatches(X[300:], np.zeros(len(X) - 300, int), np.ones(len(X) - 300), rows, 16, "cpu")
+        rows = streams.rows(
+            ids[300:], None if timestamps is None else timestamps[300:], len(X) - 300
+        )
+        windows = WindowBatches(
+            X[300:], np.zeros(len(X) - 300, int), np.ones(len(X) - 300), rows, 16, "cpu"
+        )
         windows.refresh(module.decays().double().detach().numpy())
         with torch.no_grad():
-            inputs = {"windows": windows.X, "initial_states": windows.initial_states, "elapsed": windows.elapsed}
+            inputs = {
+                "windows": windows.X,
+                "initial_states": windows.initial_states,
+                "elapsed": windows.elapsed,
+            }
             if windows.steps is not None:
                 inputs["steps"] = windows.steps
             logits = module(**inputs)
         logits = logits[windows.sample_weight.reshape(-1) > 0]
-        order = np.argsort(rows.codes, kind="stable")  # windows hold rows stream by stream
+        order = np.argsort(
+            rows.codes, kind="stable"
+        )  # windows hold rows stream by stream
         proba = torch.softmax(logits.double(), dim=1).numpy()
-        expected = clf.predict_proba(X[300:], stream_ids=ids[300:],
-                                     timestamps=None if timestamps is None else timestamps[300:])
+        expected = clf.predict_proba(
+            X[300:],
+            stream_ids=ids[300:],
+            timestamps=None if timestamps is None else timestamps[300:],
+        )
         np.testing.assert_allclose(proba, expected[order], rtol=1e-4, atol=1e-5)
 
 
 def test_decays_are_learned_and_the_gradient_reaches_them(data):
     X, y, ids, _ = data
-    clf = SignalAccumulativeClassifier(learn_decay=True, decay=0.5, **FAST).fit(X, y, stream_ids=ids)
+    clf = SignalAccumulativeClassifier(learn_decay=True, decay=0.5, **FAST).fit(
+        X, y, stream_ids=ids
+    )
     assert clf.decays_.shape == (1, 3)
     assert np.all((clf.decays_ > 0) & (clf.decays_ < 1))
     assert not np.allclose(clf.decays_, 0.5, atol=1e-3)
@@ -94,8 +121,12 @@ def test_learned_model_state_persistence_and_chunking(data, tmp_path):
     whole.partial_fit(X, y, classes=[0, 1, 2], stream_ids=ids)
     # fit's state is at the last row, with the decays learned
     for sid in np.unique(ids):
-        _, final = scan_codes(X[ids == sid], whole.decays_, initial_states=np.zeros(3, np.float32))
-        np.testing.assert_allclose(whole.accumulators_[sid], final, rtol=1e-5, atol=1e-6)
+        _, final = scan_codes(
+            X[ids == sid], whole.decays_, initial_states=np.zeros(3, np.float32)
+        )
+        np.testing.assert_allclose(
+            whole.accumulators_[sid], final, rtol=1e-5, atol=1e-6
+        )
     whole.save(tmp_path / "m.pt")
     loaded = SignalAccumulativeClassifier.load(tmp_path / "m.pt")
     copied = pickle.loads(pickle.dumps(whole))
@@ -118,12 +149,18 @@ def test_unit_timestamps_equal_no_timestamps(data):
         position[ids == sid] = 10.0 + np.arange(n)
         following[ids == sid] = 10.0 + n + np.arange(n)  # the same stream, continued
     plain = SignalAccumulativeClassifier(**FAST).fit(X, y, stream_ids=ids)
-    timed = SignalAccumulativeClassifier(time_unit=2.0, **FAST).fit(X, y, stream_ids=ids, timestamps=2 * position)
+    timed = SignalAccumulativeClassifier(time_unit=2.0, **FAST).fit(
+        X, y, stream_ids=ids, timestamps=2 * position
+    )
     for name, value in plain.accumulators_.items():
-        np.testing.assert_allclose(timed.accumulators_[name], value, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            timed.accumulators_[name], value, rtol=1e-5, atol=1e-6
+        )
     np.testing.assert_allclose(
         timed.predict_proba(X, stream_ids=ids, timestamps=2 * following),
-        plain.predict_proba(X, stream_ids=ids), rtol=1e-5, atol=1e-6,
+        plain.predict_proba(X, stream_ids=ids),
+        rtol=1e-5,
+        atol=1e-6,
     )
 
 
@@ -142,10 +179,14 @@ def test_timestamps_features_match_a_naive_loop(data):
 
 def test_timestamps_must_increase_and_failure_changes_nothing(data):
     X, y, ids, times = data
-    clf = SignalAccumulativeClassifier(**FAST).fit(X[:100], y[:100], timestamps=times[:100])
+    clf = SignalAccumulativeClassifier(**FAST).fit(
+        X[:100], y[:100], timestamps=times[:100]
+    )
     before = clf.accumulators_[None].copy(), clf._streams.last_time.copy()
     with pytest.raises(ValueError, match="timestamps must increase"):
-        clf.update_accumulators(X[:5], timestamps=times[:5])  # earlier than the last row
+        clf.update_accumulators(
+            X[:5], timestamps=times[:5]
+        )  # earlier than the last row
     with pytest.raises(ValueError, match="timestamps"):
         clf.partial_fit(X[100:105], y[100:105], timestamps=times[100:104])
     with pytest.raises(ValueError, match="timestamps must increase"):
