@@ -74,6 +74,20 @@ def _decay_bank(decays, n_features):
     return list(_check_decays(decays))
 
 
+def as_tensor(array, device="cpu"):
+    """``array`` as a tensor on ``device``, sharing memory where torch can.
+
+    torch cannot share read-only memory (pandas' copy-on-write frames, read-only
+    memory maps), so those arrays are copied.
+    """
+    if isinstance(array, torch.Tensor):
+        return array.to(device)
+    array = np.ascontiguousarray(array)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.from_numpy(array).to(device)
+
+
 def _as_tensor(X):
     """View ``X`` as a floating torch tensor; report whether it was numpy."""
     if isinstance(X, torch.Tensor):
@@ -82,7 +96,7 @@ def _as_tensor(X):
         array = np.asarray(X)
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
-        tensor, from_numpy = torch.from_numpy(np.ascontiguousarray(array)), True
+        tensor, from_numpy = as_tensor(array), True
     if not torch.is_floating_point(tensor):
         tensor = tensor.to(torch.get_default_dtype())
     if tensor.ndim != 2:

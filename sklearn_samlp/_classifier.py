@@ -364,9 +364,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             return WindowBatches(
                 X, y_codes, sample_weight, rows, self.window, self.device
             ), None
-        features, update = streams.features(X, stream_ids, timestamps)
+        features, update = streams.features(X, stream_ids, timestamps, self.device)
         dataset = TensorBatches(
-            torch.as_tensor(features, device=self.device),
+            features,
             torch.as_tensor(y_codes, dtype=torch.int64, device=self.device),
             torch.as_tensor(sample_weight, device=self.device),
         )
@@ -387,7 +387,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         if update is None:  # the state advances with the decays just learned
             with torch.no_grad():
                 streams.decays = list(net.module_.decays().double().cpu().numpy())
-            _, update = streams.features(*rows)
+            _, update = streams.features(*rows, device=self.device)
         streams.commit(update)
         self.classes_, self.net_, self._streams = classes, net, streams
         self._rng_state = rng["rng_state"]
@@ -523,7 +523,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         X, _, stream_ids, timestamps, _ = self._validate_input(
             X, stream_ids=stream_ids, timestamps=timestamps, reset=False
         )
-        return self._streams.features(X, stream_ids, timestamps)
+        return self._streams.features(X, stream_ids, timestamps, self.device)
 
     def update_accumulators(self, X, stream_ids=None, timestamps=None):
         """Advance the accumulators over unlabeled rows, without training.
@@ -577,14 +577,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         module.eval()
         try:
             with torch.inference_mode():
-                logits = [
-                    module(
-                        torch.as_tensor(
-                            features[i : i + _PREDICT_BATCH], device=self.device
-                        )
-                    )
-                    for i in range(0, len(features), _PREDICT_BATCH)
-                ]
+                logits = [module(batch) for batch in features.split(_PREDICT_BATCH)]
         finally:
             module.train(was_training)
         logits = torch.cat(logits).to(device="cpu", dtype=torch.float64)
@@ -646,6 +639,13 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         return {sid: streams.states[row].copy() for sid, row in streams.index.items()}
 
     # ------------------------------------------------------------ persistence
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # Unpickled where CUDA is missing, skorch moves the net to the CPU
+        # (with a DeviceWarning); the estimator follows it there.
+        if torch.device(self.device).type == "cuda" and not torch.cuda.is_available():
+            self.device = "cpu"
 
     def save(self, path):
         """Save the fitted estimator to one file that cannot execute code.

@@ -139,6 +139,10 @@ def load_estimator(cls, path, device=None):
             saved = torch.device(params["device"])
             cuda_ok = saved.type != "cuda" or torch.cuda.is_available()
             device = params["device"] if cuda_ok else "cpu"
+        if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"cannot load onto device={device!r}: CUDA is not available"
+            )
         params["device"] = str(device)
         estimator = cls(**params)
         estimator._validate_params()

@@ -23,8 +23,9 @@ stream's first row.
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from ._accumulate import _decay_bank, _factorize, scan_codes
+from ._accumulate import _decay_bank, _factorize, as_tensor, scan_codes
 
 # The key of the single stream of calls made without ``stream_ids``.
 DEFAULT_STREAM = None
@@ -144,8 +145,11 @@ class StreamStates:
         final_elapsed[lengths > 0] = elapsed[_last_index(codes, len(ids))][lengths > 0]
         return StreamRows(ids, codes, h0, steps, elapsed, final_elapsed, final_time)
 
-    def features(self, X, stream_ids=None, timestamps=None):
+    def features(self, X, stream_ids=None, timestamps=None, device="cpu"):
         """Network input ``[x_t, a_t(d) for d in decays]`` of every row.
+
+        The scan and the bias correction run on ``device``: with a GPU, the
+        rows go there once and only the final states come back.
 
         Parameters
         ----------
@@ -154,32 +158,31 @@ class StreamStates:
             None means that every row belongs to the default stream.
         timestamps : array-like of shape (n_rows,), default=None
             Time of each row, increasing within a stream. None: one unit per row.
+        device : str or torch.device, default="cpu"
 
         Returns
         -------
-        features : ndarray of shape (n_rows, n_features * (1 + n_decays))
+        features : tensor of shape (n_rows, n_features * (1 + n_decays)), float32
         update : StateUpdate
             State of each stream of the call after its last row.
         """
         rows = self.rows(stream_ids, timestamps, X.shape[0])
+        x = as_tensor(X, device)
         states, final = scan_codes(
-            X, self._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
+            x, self._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
         )
-        features = np.empty(
-            (X.shape[0], self.n_features + self.width), dtype=np.float32
-        )
-        features[:, : self.n_features] = X
-        features[:, self.n_features :] = states / self.weight_sums(rows.elapsed)
-        return features, StateUpdate(
-            rows.stream_ids, final, rows.final_elapsed, rows.final_time
-        )
-
-    def weight_sums(self, elapsed):
-        """``1 - d^elapsed`` for each row and accumulator column: (n_rows, width)."""
+        # 1 - d^elapsed > 0 since elapsed > 0; it is 1 for long streams.
         with np.errstate(divide="ignore"):  # log(0) = -inf gives d^elapsed = 0
-            log_decay = np.log(self.decay_matrix)
-        # elapsed > 0, so the sum is > 0; it underflows to 1 for long streams.
-        return -np.expm1(elapsed[:, None] * log_decay.reshape(1, -1))
+            log_decay = torch.as_tensor(
+                np.log(self.decay_matrix).reshape(1, -1), device=device
+            )
+        elapsed = torch.as_tensor(rows.elapsed, device=device)[:, None]
+        weight_sums = -torch.expm1(elapsed * log_decay)
+        features = torch.cat([x, (states / weight_sums).to(x.dtype)], dim=1)
+        update = StateUpdate(
+            rows.stream_ids, final.cpu().numpy(), rows.final_elapsed, rows.final_time
+        )
+        return features, update
 
     @property
     def decay_matrix(self):

@@ -89,7 +89,7 @@ def test_accumulator_beats_memoryless_model(streams):
 def test_decay_zero_features_are_the_rows(streams):
     X, y, ids = streams
     clf = SignalAccumulativeClassifier(decay=0.0, **FAST).fit(X, y, stream_ids=ids)
-    features, _ = clf._streams.features(X, ids)
+    features = clf._streams.features(X, ids)[0].numpy()
     np.testing.assert_array_equal(features, np.hstack([X, X]))
 
 
@@ -97,7 +97,7 @@ def test_features_are_bias_corrected_averages():
     X = np.arange(6, dtype=np.float32).reshape(-1, 1)
     clf = SignalAccumulativeClassifier(decay=0.5, **FAST).fit(X, np.arange(6) % 2)
     clf.reset_accumulators()
-    features, _ = clf._streams.features(X)
+    features = clf._streams.features(X)[0].numpy()
     weights = 0.5 ** np.arange(6)[::-1]
     expected = [
         np.dot(X[: t + 1, 0], weights[-t - 1 :]) / weights[-t - 1 :].sum()

@@ -169,7 +169,7 @@ def test_timestamps_features_match_a_naive_loop(data):
     clf = SignalAccumulativeClassifier(decay=0.8, **FAST).fit(X[:10], y[:10])
     clf.reset_accumulators()
     rows = ids == 0
-    features, _ = clf._streams.features(X[rows], None, times[rows])
+    features = clf._streams.features(X[rows], None, times[rows])[0].numpy()
     a, total, previous = np.zeros(3), 0.0, times[rows][0] - 1.0
     for t, (x, time) in enumerate(zip(X[rows].astype(float), times[rows])):
         g = 0.8 ** (time - previous)
