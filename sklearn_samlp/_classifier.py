@@ -28,7 +28,17 @@ from ._persistence import load_estimator, save_estimator
 from ._streams import StreamStates
 
 _PREDICT_BATCH = 65536  # rows per forward pass at inference: memory, not accuracy
-_DECAY_LR_FACTOR = 10.0  # learning rate of the decays' logits, relative to lr
+_DECAY_LR_FACTOR = 30.0  # learning rate of the decays' logits, relative to lr
+
+
+def _decay_epochs(max_epochs):
+    """Epochs spent learning the decays before the final network's max_epochs."""
+    return max(1, max_epochs // 2)
+
+
+def _unit_mean(sample_weight):
+    """Weights scaled to mean one: the loss then does not depend on their scale."""
+    return sample_weight / sample_weight.mean()
 
 
 class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
@@ -71,15 +81,19 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     verbose : int, default=0
         Print skorch's per-epoch log (loss, accuracy, duration) when positive.
     learn_decay : bool, default=False
-        Learn the decays: every accumulated feature (input feature x entry of
-        the bank) gets its own decay, initialised from ``decay`` and trained
-        with the MLP by backpropagation through the scan, on windows of
-        ``window`` consecutive rows of a stream (truncated backpropagation
-        through time), with a learning rate ten times ``lr``. The learned
-        decays are in ``decays_``.
+        Learn the decays in ``fit``: every accumulated feature (input feature
+        x entry of the bank) gets its own decay, initialised from ``decay`` and
+        trained jointly with an MLP by backpropagation through the scan, on
+        shuffled windows of ``window`` consecutive rows of a stream (truncated
+        backpropagation through time), for ``max(1, max_epochs // 2)`` epochs
+        with a learning rate 30 times ``lr`` for the decays. ``fit`` then
+        trains the network for ``max_epochs`` on the exact features of the
+        learned decays, rows shuffled, as with a fixed decay. The decays are
+        in ``decays_``; ``partial_fit`` keeps them as they are.
     window : int, default=64
-        Rows per training window when ``learn_decay=True``; the gradient
-        reaches back at most this far. Ignored otherwise.
+        Rows per training window when ``learn_decay=True`` (at most the
+        longest stream); the gradient reaches back at most this far, so it
+        should exceed the memory ``1 / (1 - d)`` of the slowest decay.
     time_unit : float, default=1.0
         With ``timestamps``, the decay over a gap ``dt`` is ``decay**(dt /
         time_unit)``: a gap of ten units forgets as much as ten rows.
@@ -307,87 +321,82 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             decays = np.repeat(np.asarray(decays)[:, None], n_features, axis=1)
         return StreamStates(decays, n_features, self.time_unit)
 
-    def _build_net(self, streams, n_classes):
-        common = dict(
+    def _net_params(self, n_classes):
+        """skorch parameters shared by the decay learner and the final network."""
+        return dict(
             module__n_classes=n_classes,
             module__hidden_layer_sizes=tuple(np.atleast_1d(self.hidden_layer_sizes)),
             module__dropout=self.dropout,
             criterion=WeightedCrossEntropy,
             optimizer=torch.optim.Adam,
             lr=self.lr,
-            max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             iterator_train__shuffle=self.shuffle,
             train_split=None,
             device=self.device,
-            verbose=self.verbose,
         )
-        callbacks = [("train_acc", TrainAccuracy())]
-        if self.learn_decay:
-            callbacks.append(("refresh_windows", RefreshWindowStarts()))
-            module = dict(
-                module=AccumulatorMLP,
-                module__n_features=streams.n_features,
-                module__initial_decays=streams._bank_array(),
-                iterator_train=WindowIterator,
-                # Adam moves a parameter by about lr per step: the decays'
-                # logits need a few units to travel between timescales.
-                optimizer__param_groups=[
-                    ("decay_logit", {"lr": self.lr * _DECAY_LR_FACTOR})
-                ],
-            )
-        else:
-            module = dict(
-                module=MLPModule,
-                module__n_inputs=streams.n_features + streams.width,
-                iterator_train=BatchIterator,
-            )
-        # Used as given, as skorch does: a TensorBoard callback writes to the
-        # user's writer, and skorch re-initialises each callback on fit.
-        callbacks += list(self.callbacks or [])
-        return NeuralNet(callbacks=callbacks, **module, **common)
 
-    def _head(self):
-        """The module that maps features to logits."""
-        module = self.net_.module_
-        return module.mlp if self.learn_decay else module
+    def _build_net(self, streams, n_classes):
+        """The network trained on the accumulated features of ``streams``."""
+        # User callbacks are used as given, as skorch does: a TensorBoard
+        # callback writes to the user's writer; skorch re-initialises them.
+        callbacks = [("train_acc", TrainAccuracy()), *(self.callbacks or [])]
+        return NeuralNet(
+            module=MLPModule,
+            module__n_inputs=streams.n_features + streams.width,
+            iterator_train=BatchIterator,
+            max_epochs=self.max_epochs,
+            callbacks=callbacks,
+            verbose=self.verbose,
+            **self._net_params(n_classes),
+        )
 
     def _prepare(self, streams, X, y_codes, stream_ids, timestamps, sample_weight):
-        """The training set of one call and the state update it leads to.
-
-        The update is None when the decays are learned: it depends on them.
-        """
-        # Weights scaled to mean one: the loss is then independent of their scale.
-        sample_weight = sample_weight / sample_weight.mean()
-        if self.learn_decay:
-            rows = streams.rows(stream_ids, timestamps, X.shape[0])
-            return WindowBatches(
-                X, y_codes, sample_weight, rows, self.window, self.device
-            ), None
+        """The training set of one call and the state update it leads to."""
         features, update = streams.features(X, stream_ids, timestamps, self.device)
         dataset = TensorBatches(
             features,
             torch.as_tensor(y_codes, dtype=torch.int64, device=self.device),
-            torch.as_tensor(sample_weight, device=self.device),
+            torch.as_tensor(_unit_mean(sample_weight), device=self.device),
         )
         return dataset, update
 
-    def _train(
-        self, classes, net, streams, rng_state, prepared, epochs, initialize, rows
-    ):
-        """Train ``net``, advance ``streams`` over ``rows``, store the result.
+    def _learn_decays(self, windows, streams, n_classes, rng_state):
+        """Learn one decay per accumulated feature on ``windows``.
 
-        ``rows`` is ``(X, stream_ids, timestamps)`` of the call.
+        Returns the decays, shape (n_decays, n_features), and the generator's
+        state. The network trained alongside is discarded: on the rows of
+        windows a mini-batch holds few streams, so ``fit`` then trains its
+        network on the exact features of the learned decays, rows shuffled.
         """
+        net = NeuralNet(
+            module=AccumulatorMLP,
+            module__n_features=streams.n_features,
+            module__initial_decays=streams.decay_matrix,
+            iterator_train=WindowIterator,
+            # Adam moves a parameter by about lr per step: the decays' logits
+            # need a few units to travel between timescales.
+            optimizer__param_groups=[
+                ("decay_logit", {"lr": self.lr * _DECAY_LR_FACTOR})
+            ],
+            callbacks=[("refresh_windows", RefreshWindowStarts())],
+            verbose=0,
+            **self._net_params(n_classes),
+        )
+        with self._own_rng(rng_state) as rng:
+            net.initialize()
+            net.partial_fit(windows, epochs=_decay_epochs(self.max_epochs))
+        with torch.no_grad():
+            decays = net.module_.decays().double().cpu().numpy()
+        return decays, rng["rng_state"]
+
+    def _train(self, classes, net, streams, rng_state, prepared, epochs, initialize):
+        """Train ``net``, advance ``streams`` to the end of the call, store both."""
         dataset, update = prepared
         with self._own_rng(rng_state) as rng:
             if initialize:
                 net.initialize()
             net.partial_fit(dataset, epochs=epochs)
-        if update is None:  # the state advances with the decays just learned
-            with torch.no_grad():
-                streams.decays = list(net.module_.decays().double().cpu().numpy())
-            _, update = streams.features(*rows, device=self.device)
         streams.commit(update)
         self.classes_, self.net_, self._streams = classes, net, streams
         self._rng_state = rng["rng_state"]
@@ -427,19 +436,28 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             classes = np.unique(y)
             y_codes = self._encode(y, classes)
             streams = self._new_streams(X.shape[1])
+            if self.learn_decay:  # windows of the rows; validates them too
+                rows = streams.rows(stream_ids, timestamps, X.shape[0])
+                weights = _unit_mean(sample_weight)
+                windows = WindowBatches(
+                    X, y_codes, weights, rows, self.window, self.device
+                )
+            else:
+                prepared = self._prepare(
+                    streams, X, y_codes, stream_ids, timestamps, sample_weight
+                )
+        rng_state = self._initial_rng_state()
+        if self.learn_decay:
+            decays, rng_state = self._learn_decays(
+                windows, streams, len(classes), rng_state
+            )
+            streams = StreamStates(decays, X.shape[1], self.time_unit)
             prepared = self._prepare(
                 streams, X, y_codes, stream_ids, timestamps, sample_weight
             )
         net = self._build_net(streams, len(classes))
         self._train(
-            classes,
-            net,
-            streams,
-            self._initial_rng_state(),
-            prepared,
-            self.max_epochs,
-            initialize=True,
-            rows=(X, stream_ids, timestamps),
+            classes, net, streams, rng_state, prepared, self.max_epochs, initialize=True
         )
         self.n_iter_ = self.max_epochs
         return self
@@ -504,14 +522,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 streams, X, y_codes, stream_ids, timestamps, sample_weight
             )
         self._train(
-            classes,
-            net,
-            streams,
-            rng_state,
-            prepared,
-            1,
-            initialize=first_call,
-            rows=(X, stream_ids, timestamps),
+            classes, net, streams, rng_state, prepared, 1, initialize=first_call
         )
         self.n_iter_ = 1 if first_call else self.n_iter_ + 1
         return self
@@ -572,7 +583,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
         """
         features, _ = self._features(X, stream_ids, timestamps)
-        module = self._head()
+        module = self.net_.module_
         was_training = module.training
         module.eval()
         try:

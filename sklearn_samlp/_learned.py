@@ -91,6 +91,7 @@ class WindowBatches(torch.utils.data.Dataset):
         order = np.argsort(rows.codes, kind="stable")  # streams one after another
         lengths = np.bincount(rows.codes, minlength=len(rows.stream_ids))
         present = lengths > 0
+        window = min(window, int(lengths.max()))  # no window of padding only
         dest, windows_per_stream, window_stream = _block_layout(
             lengths[present], window
         )

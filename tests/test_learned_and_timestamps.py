@@ -8,7 +8,7 @@ import torch
 
 from sklearn_samlp import SignalAccumulativeClassifier
 from sklearn_samlp._accumulate import _local_scan, scan_codes
-from sklearn_samlp._learned import WindowBatches
+from sklearn_samlp._learned import AccumulatorMLP, WindowBatches
 from sklearn_samlp.datasets import make_regime_streams
 
 FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), batch_size=64, random_state=0)
@@ -53,42 +53,35 @@ def test_window_training_features_equal_the_fixed_decay_features(data):
     """With frozen decays, the windows see exactly the features predict uses."""
     X, y, ids, times = data
     for timestamps in (None, times):
+        t_fit = None if timestamps is None else timestamps[:300]
+        t_new = None if timestamps is None else timestamps[300:]
         clf = SignalAccumulativeClassifier(
             learn_decay=True, window=16, decay=(0.5, 0.9), **FAST
         )
-        clf.fit(
-            X[:300],
-            y[:300],
-            stream_ids=ids[:300],
-            timestamps=None if timestamps is None else timestamps[:300],
-        )
-        streams, module = clf._streams, clf.net_.module_.eval()
-        rows = streams.rows(
-            ids[300:], None if timestamps is None else timestamps[300:], len(X) - 300
-        )
+        clf.fit(X[:300], y[:300], stream_ids=ids[:300], timestamps=t_fit)
+        module = AccumulatorMLP(3, clf.decays_, 3, FAST["hidden_layer_sizes"], clf.dropout)
+        module.eval()
+        module.mlp.load_state_dict(clf.net_.module_.state_dict())
+        with torch.no_grad():
+            module.decay_logit.copy_(torch.logit(torch.as_tensor(clf.decays_)))
+        n_new = len(X) - 300
+        rows = clf._streams.rows(ids[300:], t_new, n_new)
         windows = WindowBatches(
-            X[300:], np.zeros(len(X) - 300, int), np.ones(len(X) - 300), rows, 16, "cpu"
+            X[300:], np.zeros(n_new, int), np.ones(n_new), rows, 16, "cpu"
         )
         windows.refresh(module.decays().double().detach().numpy())
+        inputs = {
+            "windows": windows.X,
+            "initial_states": windows.initial_states,
+            "elapsed": windows.elapsed,
+        }
+        if windows.steps is not None:
+            inputs["steps"] = windows.steps
         with torch.no_grad():
-            inputs = {
-                "windows": windows.X,
-                "initial_states": windows.initial_states,
-                "elapsed": windows.elapsed,
-            }
-            if windows.steps is not None:
-                inputs["steps"] = windows.steps
-            logits = module(**inputs)
-        logits = logits[windows.sample_weight.reshape(-1) > 0]
-        order = np.argsort(
-            rows.codes, kind="stable"
-        )  # windows hold rows stream by stream
+            logits = module(**inputs)[windows.sample_weight.reshape(-1) > 0]
+        order = np.argsort(rows.codes, kind="stable")  # windows hold rows by stream
         proba = torch.softmax(logits.double(), dim=1).numpy()
-        expected = clf.predict_proba(
-            X[300:],
-            stream_ids=ids[300:],
-            timestamps=None if timestamps is None else timestamps[300:],
-        )
+        expected = clf.predict_proba(X[300:], stream_ids=ids[300:], timestamps=t_new)
         np.testing.assert_allclose(proba, expected[order], rtol=1e-4, atol=1e-5)
 
 
@@ -118,7 +111,7 @@ def test_learned_decays_on_a_task_with_memory_beat_a_bad_start():
 def test_learned_model_state_persistence_and_chunking(data, tmp_path):
     X, y, ids, _ = data
     whole = SignalAccumulativeClassifier(learn_decay=True, decay=0.8, window=8, **FAST)
-    whole.partial_fit(X, y, classes=[0, 1, 2], stream_ids=ids)
+    whole.fit(X, y, stream_ids=ids)
     # fit's state is at the last row, with the decays learned
     for sid in np.unique(ids):
         _, final = scan_codes(
@@ -131,8 +124,10 @@ def test_learned_model_state_persistence_and_chunking(data, tmp_path):
     loaded = SignalAccumulativeClassifier.load(tmp_path / "m.pt")
     copied = pickle.loads(pickle.dumps(whole))
     np.testing.assert_array_equal(loaded.decays_, whole.decays_)
+    learned = whole.decays_
     for est in (whole, loaded, copied):
         est.partial_fit(X[:100], y[:100], stream_ids=ids[:100])
+    np.testing.assert_array_equal(whole.decays_, learned)  # partial_fit keeps them
     expected = whole.predict_proba(X, stream_ids=ids)
     np.testing.assert_array_equal(loaded.predict_proba(X, stream_ids=ids), expected)
     np.testing.assert_array_equal(copied.predict_proba(X, stream_ids=ids), expected)
