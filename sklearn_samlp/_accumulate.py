@@ -24,6 +24,7 @@ Each state is then ``local_i + d^(i + 1) * carry``.
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+import functools
 from collections.abc import Mapping
 from numbers import Real
 
@@ -138,6 +139,24 @@ def _block_layout(lengths, block):
 _MAX_TRANSFER = 1 << 23  # elements of per-block transfer matrices built at once
 
 
+@functools.lru_cache(maxsize=64)
+def _toeplitz(decay, block, scaled, dtype, device):
+    """Block matrix ``T[i, j] = c decay^(i - j)`` (i >= j) and weights ``decay^(i+1)``.
+
+    ``c = 1 - decay`` when ``scaled``, else 1. Cached: a fixed decay reuses them.
+    """
+    index = torch.arange(block, dtype=torch.float64)
+    lag = (index[:, None] - index[None, :]).clamp(min=0)
+    lower = index[:, None] >= index[None, :]
+    transfer = torch.where(lower, torch.pow(decay, lag), 0.0) * (
+        (1 - decay) if scaled else 1
+    )
+    carry_weight = torch.pow(decay, index + 1)[None, :, None]
+    return transfer.to(dtype=dtype, device=device), carry_weight.to(
+        dtype=dtype, device=device
+    )
+
+
 def _local_scan(blocks, decay, steps=None, scaled=True):
     """Scan each block from a zero state; also the weight of the entering state.
 
@@ -179,11 +198,10 @@ def _local_scan(blocks, decay, steps=None, scaled=True):
             return local, (decay[None, :] ** (index[:, None] + 1))[None].to(
                 blocks.dtype
             )
-        transfer = torch.where(lower, torch.pow(decay, lag), 0.0) * (
-            (1 - decay) if scaled else 1
+        transfer, carry_weight = _toeplitz(
+            decay, block, scaled, blocks.dtype, blocks.device
         )
-        local = torch.matmul(transfer.to(blocks.dtype), blocks)
-        return local, torch.pow(decay, index + 1)[None, :, None].to(blocks.dtype)
+        return torch.matmul(transfer, blocks), carry_weight
 
     # Irregular steps: the transfer from row j to row i is decay^(tau_i - tau_j),
     # a matrix per block, built a chunk of blocks at a time to bound memory.
@@ -243,6 +261,11 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
     """
     n_decays, n_streams, n_features = h0.shape
     n_rows = u.shape[0]
+    if n_streams == 1 and n_rows <= block and steps is None:
+        # A short call (a few rows of a live stream): one block, no layout.
+        return torch.stack(
+            [_short_scan(u, decay, h0[k, 0], scaled) for k, decay in enumerate(decays)]
+        )
     dest, blocks_per_stream, block_stream = _block_layout(lengths, block)
     n_blocks = len(block_stream)
     padded_rows = n_blocks * block
@@ -291,6 +314,12 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
         )
         out[k] = states[:n_rows] if n_streams == 1 else states[dest_t]
     return out
+
+
+def _short_scan(u, decay, h0, scaled):
+    """Scan of at most one block of one stream from ``h0``: (n_rows, n_features)."""
+    local, carry_weight = _local_scan(u[None], decay, scaled=scaled)
+    return (local + carry_weight * h0)[0]
 
 
 def _nonzero(decay):

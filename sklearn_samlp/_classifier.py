@@ -3,6 +3,7 @@
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+import functools
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -29,6 +30,18 @@ from ._streams import StreamStates
 
 _PREDICT_BATCH = 65536  # rows per forward pass at inference: memory, not accuracy
 _DECAY_LR_FACTOR = 30.0  # learning rate of the decays' logits, relative to lr
+
+
+@functools.cache
+def _fast_adam(device_type):
+    """Adam's fused kernel where this torch has it for the device, else foreach."""
+    try:
+        torch.optim.Adam(
+            [torch.zeros(1, device=device_type, requires_grad=True)], fused=True
+        )
+    except (RuntimeError, TypeError, ValueError):
+        return {"optimizer__foreach": True}
+    return {"optimizer__fused": True}
 
 
 def _decay_epochs(max_epochs):
@@ -333,7 +346,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size,
             iterator_train__shuffle=self.shuffle,
             train_split=None,
+            callbacks__valid_loss=None,  # there is no validation split
             device=self.device,
+            **_fast_adam(torch.device(self.device).type),
         )
 
     def _build_net(self, streams, n_classes):
@@ -341,6 +356,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         # User callbacks are used as given, as skorch does: a TensorBoard
         # callback writes to the user's writer; skorch re-initialises them.
         callbacks = [("train_acc", TrainAccuracy()), *(self.callbacks or [])]
+        quiet = {} if self.verbose else {"callbacks__print_log": None}
         return NeuralNet(
             module=MLPModule,
             module__n_inputs=streams.n_features + streams.width,
@@ -348,6 +364,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             max_epochs=self.max_epochs,
             callbacks=callbacks,
             verbose=self.verbose,
+            **quiet,
             **self._net_params(n_classes),
         )
 
@@ -357,7 +374,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         dataset = TensorBatches(
             features,
             torch.as_tensor(y_codes, dtype=torch.int64, device=self.device),
-            torch.as_tensor(_unit_mean(sample_weight), device=self.device),
+            None
+            if np.all(sample_weight == sample_weight[0])  # the plain mean
+            else torch.as_tensor(_unit_mean(sample_weight), device=self.device),
         )
         return dataset, update
 
@@ -582,17 +601,19 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
+        logits = self._logits(X, stream_ids, timestamps).to("cpu", torch.float64)
+        return torch.softmax(logits, dim=1).numpy()
+
+    def _logits(self, X, stream_ids, timestamps):
         features, _ = self._features(X, stream_ids, timestamps)
         module = self.net_.module_
-        was_training = module.training
-        module.eval()
-        try:
-            with torch.inference_mode():
-                logits = [module(batch) for batch in features.split(_PREDICT_BATCH)]
-        finally:
-            module.train(was_training)
-        logits = torch.cat(logits).to(device="cpu", dtype=torch.float64)
-        return torch.softmax(logits, dim=1).numpy()
+        module.eval()  # and left so: skorch sets train mode for each batch it trains
+        with torch.inference_mode():
+            if len(features) <= _PREDICT_BATCH:
+                return module(features)
+            return torch.cat(
+                [module(batch) for batch in features.split(_PREDICT_BATCH)]
+            )
 
     def predict(self, X, stream_ids=None, timestamps=None):
         """Class of each row, from the carried state; changes nothing.
@@ -607,8 +628,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        proba = self.predict_proba(X, stream_ids, timestamps)
-        return self.classes_[proba.argmax(axis=1)]
+        logits = self._logits(X, stream_ids, timestamps)
+        return self.classes_[logits.argmax(dim=1).cpu().numpy()]
 
     def score(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
         """Accuracy of ``predict(X, stream_ids)``; changes nothing.

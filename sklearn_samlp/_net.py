@@ -41,16 +41,26 @@ class MLPModule(nn.Module):
 
 
 class TensorBatches(torch.utils.data.Dataset):
-    """Features, encoded targets and sample weights as tensors of equal length."""
+    """Features, encoded targets and sample weights as tensors of equal length.
 
-    def __init__(self, X, y, sample_weight):
+    ``sample_weight`` is None when all rows weigh the same: the loss is then
+    the plain mean, with no weight tensor to index and multiply.
+    """
+
+    def __init__(self, X, y, sample_weight=None):
         self.X, self.y, self.sample_weight = X, y, sample_weight
 
     def __len__(self):
         return len(self.X)
 
+    def target(self, index):
+        """``(y,)`` or ``(y, sample_weight)`` of the rows at ``index``."""
+        if self.sample_weight is None:
+            return (self.y[index],)
+        return self.y[index], self.sample_weight[index]
+
     def __getitem__(self, i):
-        return self.X[i], (self.y[i], self.sample_weight[i])
+        return self.X[i], self.target(i)
 
 
 class BatchIterator:
@@ -69,27 +79,26 @@ class BatchIterator:
     def __iter__(self):
         data = self.dataset
         n = len(data)
-        if not self.shuffle:
-            for start in range(0, n, self.batch_size):
-                stop = start + self.batch_size
-                yield (
-                    data.X[start:stop],
-                    (data.y[start:stop], data.sample_weight[start:stop]),
-                )
-            return
-        order = torch.randperm(n).to(data.X.device)
-        for idx in order.split(self.batch_size):
-            yield data.X[idx], (data.y[idx], data.sample_weight[idx])
+        if self.shuffle:
+            batches = torch.randperm(n).to(data.X.device).split(self.batch_size)
+        else:
+            batches = (
+                slice(i, i + self.batch_size) for i in range(0, n, self.batch_size)
+            )
+        for index in batches:
+            yield data.X[index], data.target(index)
 
 
 class WeightedCrossEntropy(nn.Module):
-    """Cross-entropy with per-sample weights; targets are ``(y, sample_weight)``.
+    """Cross-entropy; targets are ``(y,)`` or ``(y, sample_weight)``.
 
-    The loss of a batch is ``mean(w_i * loss_i)``: the estimator scales the
-    weights to mean one over the data, so unit weights give the usual mean and
-    the learning rate does not depend on the scale of the weights.
+    With weights the loss of a batch is ``mean(w_i * loss_i)``: the estimator
+    scales the weights to mean one over the data, so the learning rate does not
+    depend on their scale.
     """
 
     def forward(self, logits, target):
+        if len(target) == 1:
+            return F.cross_entropy(logits, target[0])
         y, sample_weight = target
         return (F.cross_entropy(logits, y, reduction="none") * sample_weight).mean()

@@ -171,14 +171,26 @@ class StreamStates:
         states, final = scan_codes(
             x, self._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
         )
-        # 1 - d^elapsed > 0 since elapsed > 0; it is 1 for long streams.
-        with np.errstate(divide="ignore"):  # log(0) = -inf gives d^elapsed = 0
-            log_decay = torch.as_tensor(
-                np.log(self.decay_matrix).reshape(1, -1), device=device
-            )
-        elapsed = torch.as_tensor(rows.elapsed, device=device)[:, None]
-        weight_sums = -torch.expm1(elapsed * log_decay)
-        features = torch.cat([x, (states / weight_sums).to(x.dtype)], dim=1)
+        n_features = self.n_features
+        features = x.new_empty((x.shape[0], n_features + self.width))
+        features[:, :n_features] = x
+        features[:, n_features:] = states
+        del states
+        # Divide by 1 - d^elapsed only where it is not 1 to float32 precision
+        # (d^elapsed >= 2^-26): the first rows of each stream.
+        d_max = float(self.decay_matrix.max())
+        if d_max > 0:
+            needed = np.flatnonzero(rows.elapsed < -26 * np.log(2) / np.log(d_max))
+            if needed.size:
+                with np.errstate(divide="ignore"):  # log(0) = -inf: d^elapsed = 0
+                    log_decay = np.log(self.decay_matrix).reshape(1, -1)
+                elapsed = rows.elapsed[needed, None]
+                weight_sums = torch.as_tensor(
+                    -np.expm1(elapsed * log_decay), device=device
+                )
+                index = torch.as_tensor(needed, device=device)
+                corrected = features[index, n_features:] / weight_sums
+                features[index, n_features:] = corrected.to(features.dtype)
         update = StateUpdate(
             rows.stream_ids, final.cpu().numpy(), rows.final_elapsed, rows.final_time
         )

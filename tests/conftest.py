@@ -5,12 +5,13 @@ import pytest
 import torch
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True, scope="session")
 def one_torch_thread():
-    """Run a test with one intra-op thread, then restore the count.
+    """Run the suite with one intra-op thread, then restore the count.
 
-    For tiny models extra threads only add synchronisation, which dominates
-    (about 8x) on a busy machine.
+    The test models are tiny: extra intra-op threads only add synchronisation,
+    which dominates when another process holds a core (tens of times slower on
+    two cores). The library itself never changes the thread count.
     """
     n_threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -59,7 +59,8 @@ def test_window_training_features_equal_the_fixed_decay_features(data):
             learn_decay=True, window=16, decay=(0.5, 0.9), **FAST
         )
         clf.fit(X[:300], y[:300], stream_ids=ids[:300], timestamps=t_fit)
-        module = AccumulatorMLP(3, clf.decays_, 3, FAST["hidden_layer_sizes"], clf.dropout)
+        hidden = FAST["hidden_layer_sizes"]
+        module = AccumulatorMLP(3, clf.decays_, 3, hidden, clf.dropout)
         module.eval()
         module.mlp.load_state_dict(clf.net_.module_.state_dict())
         with torch.no_grad():

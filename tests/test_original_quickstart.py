@@ -13,9 +13,6 @@ from sklearn_samlp import SignalAccumulativeMLP
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "original_quickstart.py"
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
 def _load_example():
     spec = importlib.util.spec_from_file_location("original_quickstart", EXAMPLE)
     module = importlib.util.module_from_spec(spec)

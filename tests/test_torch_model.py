@@ -12,9 +12,6 @@ from sklearn_samlp import SignalAccumulativeMLP
 VOCAB, STREAMS = 5, 4
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
 @pytest.fixture
 def model():
     torch.manual_seed(0)
