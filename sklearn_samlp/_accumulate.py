@@ -411,14 +411,16 @@ def scan_codes(X, decays, codes=None, initial_states=None, steps=None):
     final = h0.clone()
     states = x.new_empty((n_rows, width))
     if n_rows:
-        # Group rows by stream (stable, so time order is kept) unless they are.
-        grouped = bool(np.all(codes[1:] >= codes[:-1]))
+        if n_streams == 1:  # one stream: nothing to group
+            grouped, present, lengths = True, np.zeros(1, np.intp), np.array([n_rows])
+        else:  # group rows by stream (stable, so time order is kept)
+            grouped = bool(np.all(codes[1:] >= codes[:-1]))
+            present, lengths = np.unique(codes, return_counts=True)
         order = (
             None
             if grouped
             else torch.as_tensor(np.argsort(codes, kind="stable"), device=x.device)
         )
-        present, lengths = np.unique(codes, return_counts=True)
         present_t = torch.as_tensor(present, device=x.device)
         # (n_present, n_decays * f) -> (n_decays, n_present, f)
         h0_present = h0[present_t].reshape(-1, len(bank), n_features).transpose(0, 1)

@@ -607,7 +607,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X, stream_ids, timestamps):
         features, _ = self._features(X, stream_ids, timestamps)
         module = self.net_.module_
-        module.eval()  # and left so: skorch sets train mode for each batch it trains
+        if module.training:  # left in eval mode: skorch sets train mode to train
+            module.eval()
         with torch.inference_mode():
             if len(features) <= _PREDICT_BATCH:
                 return module(features)
