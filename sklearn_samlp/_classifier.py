@@ -548,12 +548,13 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     # -------------------------------------------------------------- inference
 
-    def _features(self, X, stream_ids, timestamps):
+    def _rows(self, X, stream_ids, timestamps):
+        """Validated rows of an inference call: ``(X, stream_ids, timestamps)``."""
         check_is_fitted(self)
         X, _, stream_ids, timestamps, _ = self._validate_input(
             X, stream_ids=stream_ids, timestamps=timestamps, reset=False
         )
-        return self._streams.features(X, stream_ids, timestamps, self.device)
+        return X, stream_ids, timestamps
 
     def update_accumulators(self, X, stream_ids=None, timestamps=None):
         """Advance the accumulators over unlabeled rows, without training.
@@ -568,8 +569,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : object
         """
-        _, update = self._features(X, stream_ids, timestamps)
-        self._streams.commit(update)
+        rows = self._rows(X, stream_ids, timestamps)
+        self._streams.commit(self._streams.advance(*rows, device=self.device))
         return self
 
     def reset_accumulators(self, stream_ids=None):
@@ -605,7 +606,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         return torch.softmax(logits, dim=1).numpy()
 
     def _logits(self, X, stream_ids, timestamps):
-        features, _ = self._features(X, stream_ids, timestamps)
+        rows = self._rows(X, stream_ids, timestamps)
+        features, _ = self._streams.features(*rows, device=self.device)
         module = self.net_.module_
         if module.training:  # left in eval mode: skorch sets train mode to train
             module.eval()

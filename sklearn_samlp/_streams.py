@@ -145,6 +145,21 @@ class StreamStates:
         final_elapsed[lengths > 0] = elapsed[_last_index(codes, len(ids))][lengths > 0]
         return StreamRows(ids, codes, h0, steps, elapsed, final_elapsed, final_time)
 
+    def _scan(self, X, stream_ids, timestamps, device):
+        rows = self.rows(stream_ids, timestamps, X.shape[0])
+        x = as_tensor(X, device)
+        states, final = scan_codes(
+            x, self._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
+        )
+        update = StateUpdate(
+            rows.stream_ids, final.cpu().numpy(), rows.final_elapsed, rows.final_time
+        )
+        return rows, x, states, update
+
+    def advance(self, X, stream_ids=None, timestamps=None, device="cpu"):
+        """The :class:`StateUpdate` that carries each stream over ``X``."""
+        return self._scan(X, stream_ids, timestamps, device)[3]
+
     def features(self, X, stream_ids=None, timestamps=None, device="cpu"):
         """Network input ``[x_t, a_t(d) for d in decays]`` of every row.
 
@@ -166,11 +181,7 @@ class StreamStates:
         update : StateUpdate
             State of each stream of the call after its last row.
         """
-        rows = self.rows(stream_ids, timestamps, X.shape[0])
-        x = as_tensor(X, device)
-        states, final = scan_codes(
-            x, self._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
-        )
+        rows, x, states, update = self._scan(X, stream_ids, timestamps, device)
         n_features = self.n_features
         features = x.new_empty((x.shape[0], n_features + self.width))
         features[:, :n_features] = x
@@ -191,9 +202,6 @@ class StreamStates:
                 index = torch.as_tensor(needed, device=device)
                 corrected = features[index, n_features:] / weight_sums
                 features[index, n_features:] = corrected.to(features.dtype)
-        update = StateUpdate(
-            rows.stream_ids, final.cpu().numpy(), rows.final_elapsed, rows.final_time
-        )
         return features, update
 
     @property
