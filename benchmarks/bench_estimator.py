@@ -84,12 +84,26 @@ SIZES = {
     # rows of the timed stream, held-out tail, fit repeats, predict repeats,
     # 1-row predict calls, test-then-train rows, its repeats, rows of the
     # memory fit
-    "full": {"rows": 100_000, "tail": 20_000, "fit_repeats": 5,
-             "predict_repeats": 15, "one_row_calls": 200, "stream_rows": 20_000,
-             "stream_repeats": 3, "memory_rows": 1_000_000},
-    "quick": {"rows": 10_000, "tail": 2_000, "fit_repeats": 3,
-              "predict_repeats": 7, "one_row_calls": 50, "stream_rows": 3_000,
-              "stream_repeats": 2, "memory_rows": 100_000},
+    "full": {
+        "rows": 100_000,
+        "tail": 20_000,
+        "fit_repeats": 5,
+        "predict_repeats": 15,
+        "one_row_calls": 200,
+        "stream_rows": 20_000,
+        "stream_repeats": 3,
+        "memory_rows": 1_000_000,
+    },
+    "quick": {
+        "rows": 10_000,
+        "tail": 2_000,
+        "fit_repeats": 3,
+        "predict_repeats": 7,
+        "one_row_calls": 50,
+        "stream_rows": 3_000,
+        "stream_repeats": 2,
+        "memory_rows": 100_000,
+    },
 }
 
 
@@ -104,8 +118,12 @@ def make_stream(n_rows, random_state=0):
         make_regime_streams = None
     if make_regime_streams is not None:
         X, y, _ = make_regime_streams(
-            n_streams=1, n_steps=n_rows, n_features=N_FEATURES,
-            n_classes=N_CLASSES, switch_prob=0.02, noise=1.5,
+            n_streams=1,
+            n_steps=n_rows,
+            n_features=N_FEATURES,
+            n_classes=N_CLASSES,
+            switch_prob=0.02,
+            noise=1.5,
             random_state=random_state,
         )
         return X.astype(np.float32), y.astype(np.int64)
@@ -136,7 +154,7 @@ def features(X, state=None, count=0):
     weight_sum = -np.expm1(seen * np.log(DECAY))
     out = np.empty((len(X), 2 * X.shape[1]), dtype=np.float32)
     out[:, : X.shape[1]] = X
-    np.divide(states, weight_sum[:, None], out=out[:, X.shape[1]:], casting="unsafe")
+    np.divide(states, weight_sum[:, None], out=out[:, X.shape[1] :], casting="unsafe")
     return out, final, count + len(X)
 
 
@@ -198,9 +216,15 @@ def sklearn_mlp(seed=0):
     from sklearn.neural_network import MLPClassifier
 
     return MLPClassifier(
-        hidden_layer_sizes=HIDDEN, batch_size=BATCH_SIZE, max_iter=EPOCHS,
-        learning_rate_init=LR, alpha=0.0, shuffle=True, tol=0.0,
-        n_iter_no_change=EPOCHS + 1, random_state=seed,
+        hidden_layer_sizes=HIDDEN,
+        batch_size=BATCH_SIZE,
+        max_iter=EPOCHS,
+        learning_rate_init=LR,
+        alpha=0.0,
+        shuffle=True,
+        tol=0.0,
+        n_iter_no_change=EPOCHS + 1,
+        random_state=seed,
     )
 
 
@@ -218,8 +242,14 @@ def fit_sklearn_mlp(X, y, seed=0):
 
 def ours(dropout=DROPOUT, epochs=EPOCHS, seed=0):
     return SignalAccumulativeClassifier(
-        decay=DECAY, hidden_layer_sizes=HIDDEN, dropout=dropout, lr=LR,
-        batch_size=BATCH_SIZE, max_epochs=epochs, shuffle=True, random_state=seed,
+        decay=DECAY,
+        hidden_layer_sizes=HIDDEN,
+        dropout=dropout,
+        lr=LR,
+        batch_size=BATCH_SIZE,
+        max_epochs=epochs,
+        shuffle=True,
+        random_state=seed,
     )
 
 
@@ -265,6 +295,7 @@ def bench_fit(X, y, X_tail, y_tail, repeats):
     Repeat ``r`` seeds every model with ``r``; the accuracies on the tail are
     returned per repeat.
     """
+
     def fit_ours(dropout):
         return lambda r: ours(dropout=dropout, seed=r).fit(X, y)
 
@@ -330,8 +361,10 @@ def bench_stream(X, y, repeats):
     chunks = [(X[i : i + CHUNK], y[i : i + CHUNK]) for i in starts]
     columns = [f"x{j}" for j in range(X.shape[1])]
     frames = [
-        (pd.DataFrame(Xc, columns=columns, index=range(i, i + len(Xc))),
-         pd.Series(yc, index=range(i, i + len(Xc))))
+        (
+            pd.DataFrame(Xc, columns=columns, index=range(i, i + len(Xc))),
+            pd.Series(yc, index=range(i, i + len(Xc))),
+        )
         for i, (Xc, yc) in zip(starts, chunks)
     ]
 
@@ -386,6 +419,7 @@ def memory_child(n_rows, which, warm):
     included. Warm: after a fit on 2 000 rows, which leaves the part that grows
     with X. The peak is ``ru_maxrss`` (exact), which the big fit always sets.
     """
+
     def fit(X, y):
         if which == "ours":
             ours(epochs=1, seed=0).fit(X, y)
@@ -402,18 +436,37 @@ def memory_child(n_rows, which, warm):
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     fit(X, y)
     maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"x_nbytes": X.nbytes, "increase": maxrss_after - base,
-                      "new_high": maxrss_after > maxrss_before}))
+    print(
+        json.dumps(
+            {
+                "x_nbytes": X.nbytes,
+                "increase": maxrss_after - base,
+                "new_high": maxrss_after > maxrss_before,
+            }
+        )
+    )
 
 
 def bench_memory(n_rows, threads, which="ours"):
     """Cold and warm peak RSS increase of a 1-epoch fit, each in a fresh child."""
     out = {}
     for warm in (False, True):
-        command = [sys.executable, os.path.abspath(__file__), "--memory-child", which,
-                   "--memory-rows", str(n_rows), "--threads", str(threads)]
-        run = subprocess.run(command + ["--memory-warm"] * warm,
-                             capture_output=True, text=True, check=True)
+        command = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--memory-child",
+            which,
+            "--memory-rows",
+            str(n_rows),
+            "--threads",
+            str(threads),
+        ]
+        run = subprocess.run(
+            command + ["--memory-warm"] * warm,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         result = json.loads(run.stdout.strip().splitlines()[-1])
         out["x_nbytes"] = result["x_nbytes"]
         out["warm" if warm else "cold"] = result["increase"]
@@ -492,45 +545,99 @@ def main(argv=None):
     rows = []
     t, ratios, acc, models = bench_fit(X, y, X_tail, y_tail, size["fit_repeats"])
     r = ratios["hand"]
-    rows.append((f"fit, dropout={DROPOUT}", ms(t["ours"]),
-                 ms(t["hand"]) + " (torch loop)", r, "<= 1.25x", r <= 1.25))
+    rows.append(
+        (
+            f"fit, dropout={DROPOUT}",
+            ms(t["ours"]),
+            ms(t["hand"]) + " (torch loop)",
+            r,
+            "<= 1.25x",
+            r <= 1.25,
+        )
+    )
     r = ratios["mlp"]
-    rows.append(("fit, dropout=0", ms(t["ours0"]), ms(t["mlp"]) + " (MLPClassifier)",
-                 r, "<= 1.10x (aim 1.0x)", r <= 1.10))
+    rows.append(
+        (
+            "fit, dropout=0",
+            ms(t["ours0"]),
+            ms(t["mlp"]) + " (MLPClassifier)",
+            r,
+            "<= 1.10x (aim 1.0x)",
+            r <= 1.10,
+        )
+    )
 
     clf, hand = models["ours"], models["hand"]
     t_ours, t_hand, r, agree = bench_predict(clf, hand, X, size["predict_repeats"])
-    rows.append((f"predict, {n} rows", ms(t_ours), ms(t_hand) + " (scan + torch)",
-                 r, "<= 1.50x", r <= 1.5))
+    rows.append(
+        (
+            f"predict, {n} rows",
+            ms(t_ours),
+            ms(t_hand) + " (scan + torch)",
+            r,
+            "<= 1.50x",
+            r <= 1.5,
+        )
+    )
 
-    stream = bench_stream(X[: size["stream_rows"]], y[: size["stream_rows"]],
-                          size["stream_repeats"])
+    stream = bench_stream(
+        X[: size["stream_rows"]], y[: size["stream_rows"]], size["stream_repeats"]
+    )
     r = stream["ratio"]
-    rows.append((f"test-then-train, {CHUNK}-row chunks",
-                 f"{stream['ours'][0]:,.0f} rows/s",
-                 f"{stream['river'][0]:,.0f} rows/s (river)", r, ">= 2.00x", r >= 2.0))
+    rows.append(
+        (
+            f"test-then-train, {CHUNK}-row chunks",
+            f"{stream['ours'][0]:,.0f} rows/s",
+            f"{stream['river'][0]:,.0f} rows/s (river)",
+            r,
+            ">= 2.00x",
+            r >= 2.0,
+        )
+    )
 
     mlp_model, mlp_state, mlp_count = models["mlp"]
     f_row = features(X_tail[:1], mlp_state, mlp_count)[0]
-    t_ours, t_mlp = bench_one_row(models["ours0"], mlp_model, X_tail[:1], f_row,
-                                  size["one_row_calls"])
+    t_ours, t_mlp = bench_one_row(
+        models["ours0"], mlp_model, X_tail[:1], f_row, size["one_row_calls"]
+    )
     r = t_ours / t_mlp
-    rows.append(("predict, 1 row", us(t_ours), us(t_mlp) + " (MLPClassifier)",
-                 r, "<= 1.50x (aim 1.0x)", r <= 1.5))
+    rows.append(
+        (
+            "predict, 1 row",
+            us(t_ours),
+            us(t_mlp) + " (MLPClassifier)",
+            r,
+            "<= 1.50x (aim 1.0x)",
+            r <= 1.5,
+        )
+    )
 
     mem = bench_memory(size["memory_rows"], args.threads)
     r = mem["cold"] / mem["x_nbytes"]
-    rows.append((f"peak RSS of fit, {size['memory_rows']:,} x {N_FEATURES}",
-                 f"{mem['cold'] / 2**20:.0f} MiB",
-                 f"{mem['x_nbytes'] / 2**20:.0f} MiB (X, float32)", r, "<= 4.00x",
-                 r <= 4))
+    rows.append(
+        (
+            f"peak RSS of fit, {size['memory_rows']:,} x {N_FEATURES}",
+            f"{mem['cold'] / 2**20:.0f} MiB",
+            f"{mem['x_nbytes'] / 2**20:.0f} MiB (X, float32)",
+            r,
+            "<= 4.00x",
+            r <= 4,
+        )
+    )
 
     a_ours, a_hand = median(acc["ours"]), median(acc["hand"])
     # Two standard errors of the difference of two accuracies on the tail.
     tol = 2 * math.sqrt(2 * a_hand * (1 - a_hand) / n_tail)
-    rows.append(("accuracy, held-out tail", f"{a_ours:.4f}",
-                 f"{a_hand:.4f} (torch loop)", a_ours / a_hand,
-                 f">= baseline - {tol:.4f}", a_ours >= a_hand - tol))
+    rows.append(
+        (
+            "accuracy, held-out tail",
+            f"{a_ours:.4f}",
+            f"{a_hand:.4f} (torch loop)",
+            a_ours / a_hand,
+            f">= baseline - {tol:.4f}",
+            a_ours >= a_hand - tol,
+        )
+    )
 
     print()
     report(rows)

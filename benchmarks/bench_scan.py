@@ -50,7 +50,10 @@ def main(argv=None):
     d = args.decay
     methods = {
         "naive Python loop": (lambda: naive_loop(X, d), 1),
-        "scipy.signal.lfilter": (lambda: lfilter([1 - d], [1, -d], X, axis=0), args.repeats),
+        "scipy.signal.lfilter": (
+            lambda: lfilter([1 - d], [1, -d], X, axis=0),
+            args.repeats,
+        ),
         "scan_codes (numpy)": (lambda: scan_codes(X, d)[0], args.repeats),
         "scan_codes (torch CPU)": (
             lambda: scan_codes(torch.from_numpy(X), d)[0].numpy(),
@@ -75,7 +78,10 @@ def main(argv=None):
         f"scan of {args.rows:,} rows x {args.features} features, float32, "
         f"decay={d}, torch threads={torch.get_num_threads()}"
     )
-    print(f"{'method':<26}{'median s':>10}{'rows/s':>14}{'vs lfilter':>12}{'max |err|':>12}")
+    header = ("method", "median s", "rows/s", "vs lfilter", "max |err|")
+    print(
+        f"{header[0]:<26}{header[1]:>10}{header[2]:>14}{header[3]:>12}{header[4]:>12}"
+    )
     for name, (seconds, states) in results.items():
         err = float(np.max(np.abs(states - reference)))
         print(
