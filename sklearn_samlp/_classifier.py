@@ -19,12 +19,17 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from skorch import NeuralNet
 
 from ._accumulate import _check_decays
 from ._callbacks import TrainAccuracy
 from ._learned import AccumulatorMLP, RefreshWindowStarts, WindowBatches, WindowIterator
-from ._net import BatchIterator, MLPModule, TensorBatches, WeightedCrossEntropy
+from ._net import (
+    BatchIterator,
+    MLPModule,
+    TensorBatches,
+    TightLoopNet,
+    WeightedCrossEntropy,
+)
 from ._persistence import load_estimator, save_estimator
 from ._streams import StreamStates
 
@@ -357,7 +362,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         # callback writes to the user's writer; skorch re-initialises them.
         callbacks = [("train_acc", TrainAccuracy()), *(self.callbacks or [])]
         quiet = {} if self.verbose else {"callbacks__print_log": None}
-        return NeuralNet(
+        return TightLoopNet(
             module=MLPModule,
             module__n_inputs=streams.n_features + streams.width,
             iterator_train=BatchIterator,
@@ -388,7 +393,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         windows a mini-batch holds few streams, so ``fit`` then trains its
         network on the exact features of the learned decays, rows shuffled.
         """
-        net = NeuralNet(
+        net = TightLoopNet(
             module=AccumulatorMLP,
             module__n_features=streams.n_features,
             module__initial_decays=streams.decay_matrix,

@@ -10,8 +10,12 @@ tensor-indexing operation instead, which is what keeps a small MLP fast.
 # SPDX-License-Identifier: Apache-2.0
 
 import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
+
+from ._callbacks import TrainAccuracy
 
 
 class MLPModule(nn.Module):
@@ -102,3 +106,54 @@ class WeightedCrossEntropy(nn.Module):
             return F.cross_entropy(logits, target[0])
         y, sample_weight = target
         return (F.cross_entropy(logits, y, reduction="none") * sample_weight).mean()
+
+
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+class TightLoopNet(NeuralNet):
+    """skorch's ``NeuralNet`` whose training epoch is a plain loop when it can be.
+
+    skorch dispatches every callback hook, builds an optimizer closure and
+    syncs the loss with ``.item()`` for every mini-batch; for a small MLP that
+    costs a third of the time. When no callback listens to batches, the epoch
+    runs as a plain loop instead and writes the same per-batch history, plus
+    ``train_acc``, once at its end. Anything else (initialisation, optimizer,
+    epoch callbacks, history, ``partial_fit``) is skorch's own; a callback
+    with a batch hook (``ProgressBar``, gradient clipping, ...) gets skorch's
+    loop unchanged.
+    """
+
+    def _listens_to_batches(self):
+        return any(
+            getattr(type(cb), hook) is not getattr(Callback, hook)
+            for _, cb in self.callbacks_
+            if not isinstance(cb, TrainAccuracy)
+            for hook in _BATCH_HOOKS
+        )
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None or not training or fit_params or self._listens_to_batches():
+            return super().run_single_epoch(
+                iterator, training, prefix, step_fn, **fit_params
+            )
+        self._set_training(True)
+        optimizer = self.optimizer_
+        losses, sizes, correct = [], [], 0
+        for X, target in iterator:
+            optimizer.zero_grad(set_to_none=True)
+            y_pred = self.infer(X)
+            loss = self.get_loss(y_pred, target, X=X, training=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.detach())
+            sizes.append(len(target[0]))
+            with torch.no_grad():
+                correct = correct + (y_pred.argmax(dim=1) == target[0]).sum()
+        history = self.history
+        for value, size in zip(torch.stack(losses).tolist(), sizes):  # one sync
+            history.new_batch()
+            history.record_batch(prefix + "_loss", value)
+            history.record_batch(prefix + "_batch_size", size)
+        history.record(prefix + "_batch_count", len(sizes))
+        history.record("train_acc", float(correct) / sum(sizes))

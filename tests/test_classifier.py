@@ -524,3 +524,27 @@ def test_callbacks_are_used_as_given_and_not_saved(streams, tmp_path):
     assert counter.epochs == FAST["max_epochs"] + 1
     clf.save(tmp_path / "m.pt")
     assert SignalAccumulativeClassifier.load(tmp_path / "m.pt").callbacks is None
+
+
+def test_tight_training_loop_equals_skorchs_loop(streams):
+    """Without batch callbacks the epoch is a plain loop; it must train identically."""
+    from skorch.callbacks import Callback
+
+    class ListensToBatches(Callback):  # forces skorch's own loop
+        def on_batch_end(self, net, **kwargs):
+            pass
+
+    X, y, ids = streams
+    tight = SignalAccumulativeClassifier(**FAST).fit(X, y, stream_ids=ids)
+    skorch_loop = SignalAccumulativeClassifier(callbacks=[ListensToBatches()], **FAST)
+    skorch_loop.fit(X, y, stream_ids=ids)
+    np.testing.assert_array_equal(
+        tight.predict_proba(X, stream_ids=ids),
+        skorch_loop.predict_proba(X, stream_ids=ids),
+    )
+    for key in ("train_loss", "train_acc", "train_batch_count"):
+        assert tight.history_[:, key] == skorch_loop.history_[:, key]
+    assert (
+        tight.history_[-1, "batches", :, "train_batch_size"]
+        == (skorch_loop.history_[-1, "batches", :, "train_batch_size"])
+    )
