@@ -36,6 +36,7 @@ __all__ = ["accumulate", "scan_codes"]
 # Steps per block: a power of two large enough that the matrix product is
 # efficient, small enough that the wasted upper triangle stays cheap.
 _BLOCK = 32
+_SHORT = 128  # calls of one stream up to this many rows are scanned as one block
 
 
 def _check_decays(decays):
@@ -261,8 +262,8 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
     """
     n_decays, n_streams, n_features = h0.shape
     n_rows = u.shape[0]
-    if n_streams == 1 and n_rows <= block and steps is None:
-        # A short call (a few rows of a live stream): one block, no layout.
+    if n_streams == 1 and n_rows <= _SHORT and steps is None:
+        # A short call (a chunk of a live stream): one block, no layout.
         return torch.stack(
             [_short_scan(u, decay, h0[k, 0], scaled) for k, decay in enumerate(decays)]
         )

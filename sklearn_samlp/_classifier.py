@@ -268,7 +268,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             X, y = validate_data(self, X, dtype=np.float32, reset=reset), None
         else:
             X, y = validate_data(self, X, y, dtype=np.float32, reset=reset)
-            check_classification_targets(y)
+            if reset:  # later, encoding against classes_ rejects any other label
+                check_classification_targets(y)
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float32, ensure_non_negative=True
             )
