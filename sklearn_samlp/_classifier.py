@@ -54,6 +54,17 @@ def _decay_epochs(max_epochs):
     return max(1, max_epochs // 2)
 
 
+def _finite_float_matrix(X):
+    """Whether ``X`` is a non-empty 2-D float ndarray of finite values."""
+    return (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.shape[0] > 0
+        and X.dtype in (np.float32, np.float64)
+        and bool(np.isfinite(X).all())
+    )
+
+
 def _unit_mean(sample_weight):
     """Weights scaled to mean one: the loss then does not depend on their scale."""
     return sample_weight / sample_weight.mean()
@@ -265,7 +276,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     ):
         """Validated ``X`` (as float32) and the per-row arguments of a call."""
         if isinstance(y, str) and y == "no_validation":
-            X, y = validate_data(self, X, dtype=np.float32, reset=reset), None
+            if _finite_float_matrix(X):  # the common case, checked in microseconds
+                validate_data(self, X, skip_check_array=True, reset=reset)
+                X, y = X.astype(np.float32, copy=False), None
+            else:  # anything else gets scikit-learn's conversion and messages
+                X, y = validate_data(self, X, dtype=np.float32, reset=reset), None
         else:
             X, y = validate_data(self, X, y, dtype=np.float32, reset=reset)
             if reset:  # later, encoding against classes_ rejects any other label
