@@ -184,6 +184,11 @@ def _local_scan(blocks, decay, steps=None, scaled=True):
     """
     n_blocks, block, _ = blocks.shape
     per_feature = isinstance(decay, torch.Tensor)
+    if steps is None and not per_feature:  # a fixed decay: cached matrices
+        transfer, carry_weight = _toeplitz(
+            decay, block, scaled, blocks.dtype, blocks.device
+        )
+        return torch.matmul(transfer, blocks), carry_weight
     # Fixed decays build their matrices in float64, learned ones in their dtype.
     work = decay.dtype if per_feature else torch.float64
     index = torch.arange(block, dtype=work, device=blocks.device)
@@ -199,10 +204,6 @@ def _local_scan(blocks, decay, steps=None, scaled=True):
             return local, (decay[None, :] ** (index[:, None] + 1))[None].to(
                 blocks.dtype
             )
-        transfer, carry_weight = _toeplitz(
-            decay, block, scaled, blocks.dtype, blocks.device
-        )
-        return torch.matmul(transfer, blocks), carry_weight
 
     # Irregular steps: the transfer from row j to row i is decay^(tau_i - tau_j),
     # a matrix per block, built a chunk of blocks at a time to bound memory.

@@ -84,6 +84,10 @@ class StreamStates:
     def __init__(self, decays, n_features, time_unit=1.0):
         self.n_features = n_features
         self.decays = _decay_bank(decays, n_features)
+        # Decay of every accumulated feature, shape (n_decays, n_features).
+        self.decay_matrix = np.stack(
+            [np.broadcast_to(d, n_features) for d in self.decays]
+        )
         self.time_unit = float(time_unit)
         self.index = {}  # stream id -> row of the arrays below
         self.states = np.zeros((0, self.width), dtype=np.float32)
@@ -203,13 +207,6 @@ class StreamStates:
                 corrected = features[index, n_features:] / weight_sums
                 features[index, n_features:] = corrected.to(features.dtype)
         return features, update
-
-    @property
-    def decay_matrix(self):
-        """Decay of every accumulated feature, shape (n_decays, n_features)."""
-        return np.stack(
-            [np.broadcast_to(d, self.n_features) for d in self.decays]
-        ).astype(float)
 
     def _bank_array(self):
         """The bank as floats (shared decays) or an (n_decays, n_features) array."""
