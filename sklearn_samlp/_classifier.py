@@ -275,16 +275,28 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         reset,
     ):
         """Validated ``X`` (as float32) and the per-row arguments of a call."""
-        if isinstance(y, str) and y == "no_validation":
-            if _finite_float_matrix(X):  # the common case, checked in microseconds
-                validate_data(self, X, skip_check_array=True, reset=reset)
-                X, y = X.astype(np.float32, copy=False), None
-            else:  # anything else gets scikit-learn's conversion and messages
-                X, y = validate_data(self, X, dtype=np.float32, reset=reset), None
+        no_y = isinstance(y, str) and y == "no_validation"
+        # The common case of a fitted model, a float ndarray and (for partial_fit)
+        # a 1-D label array, is checked in microseconds; anything else gets
+        # scikit-learn's conversion and messages. Labels are then encoded
+        # against classes_, which rejects any other label.
+        fast = (
+            not reset
+            and _finite_float_matrix(X)
+            and (no_y or (type(y) is np.ndarray and y.shape == (X.shape[0],)))
+        )
+        if fast:
+            validate_data(self, X, skip_check_array=True, reset=False)
+            X = X.astype(np.float32, copy=False)
+        elif no_y:
+            X = validate_data(self, X, dtype=np.float32, reset=reset)
         else:
             X, y = validate_data(self, X, y, dtype=np.float32, reset=reset)
-            if reset:  # later, encoding against classes_ rejects any other label
+            if reset:
                 check_classification_targets(y)
+        if no_y:
+            y = None
+        else:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float32, ensure_non_negative=True
             )
