@@ -194,16 +194,14 @@ def _local_scan(blocks, decay, steps=None, scaled=True):
     index = torch.arange(block, dtype=work, device=blocks.device)
     lower = index[:, None] >= index[None, :]
 
-    if steps is None:
+    if steps is None:  # one decay per feature: a (f, L, L) transfer
         lag = (index[:, None] - index[None, :]).clamp(min=0)
-        if per_feature:  # (f, L, L)
-            transfer = torch.where(lower, decay[:, None, None] ** lag, 0.0)
-            if scaled:
-                transfer = transfer * (1 - decay)[:, None, None]
-            local = torch.einsum("fij,bjf->bif", transfer.to(blocks.dtype), blocks)
-            return local, (decay[None, :] ** (index[:, None] + 1))[None].to(
-                blocks.dtype
-            )
+        transfer = torch.where(lower, decay[:, None, None] ** lag, 0.0)
+        if scaled:
+            transfer = transfer * (1 - decay)[:, None, None]
+        local = torch.einsum("fij,bjf->bif", transfer.to(blocks.dtype), blocks)
+        carry_weight = decay[None, :] ** (index[:, None] + 1)
+        return local, carry_weight[None].to(blocks.dtype)
 
     # Irregular steps: the transfer from row j to row i is decay^(tau_i - tau_j),
     # a matrix per block, built a chunk of blocks at a time to bound memory.
