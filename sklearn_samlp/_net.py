@@ -138,12 +138,12 @@ class TightLoopNet(NeuralNet):
                 iterator, training, prefix, step_fn, **fit_params
             )
         self._set_training(True)
-        optimizer = self.optimizer_
+        module, criterion, optimizer = self.module_, self.criterion_, self.optimizer_
         losses, sizes, correct = [], [], 0
-        for X, target in iterator:
+        for X, target in iterator:  # tensors already on the device
             optimizer.zero_grad(set_to_none=True)
-            y_pred = self.infer(X)
-            loss = self.get_loss(y_pred, target, X=X, training=True)
+            y_pred = module(**X) if isinstance(X, dict) else module(X)
+            loss = criterion(y_pred, target)
             loss.backward()
             optimizer.step()
             losses.append(loss.detach())
