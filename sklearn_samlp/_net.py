@@ -138,7 +138,7 @@ class TightLoopNet(NeuralNet):
             )
         self._set_training(True)
         module, criterion, optimizer = self.module_, self.criterion_, self.optimizer_
-        losses, sizes, correct = [], [], 0
+        losses, sizes, predicted, labels = [], [], [], []
         for X, target in iterator:  # tensors already on the device
             optimizer.zero_grad(set_to_none=True)
             y_pred = module(**X) if isinstance(X, dict) else module(X)
@@ -147,8 +147,9 @@ class TightLoopNet(NeuralNet):
             optimizer.step()
             losses.append(loss.detach())
             sizes.append(len(target[0]))
-            with torch.no_grad():
-                correct = correct + (y_pred.argmax(dim=1) == target[0]).sum()
+            predicted.append(y_pred.detach().argmax(dim=1))
+            labels.append(target[0])
+        correct = (torch.cat(predicted) == torch.cat(labels)).sum()
         history = self.history
         for value, size in zip(torch.stack(losses).tolist(), sizes):  # one sync
             history.new_batch()
