@@ -26,44 +26,34 @@ so that the accumulated signal matters. The baselines:
   test-then-train stream.
 
 The baselines' times include computing the features from the raw rows, as the
-estimator does. The script sets ``OMP_WAIT_POLICY=PASSIVE`` and
-``OPENBLAS_THREAD_TIMEOUT=4`` unless they are set already (e.g.
-``OMP_WAIT_POLICY=ACTIVE python ...``): on a shared machine the spinning of
-idle OpenMP and OpenBLAS threads, not the code, dominates small batches with
-2 threads. Accuracies are measured on a held-out tail of
-the stream that follows the training rows (the estimator continues its carried
-state there).
+estimator does. The OpenMP and OpenBLAS settings are the environment's: on
+an idle machine the default wait policy serves 2 threads well; on a shared one,
+idle threads that spin (or sleep, with ``OMP_WAIT_POLICY=PASSIVE``) can
+dominate small batches, for the baselines as much as for the estimator, so
+compare runs made under the same settings (the header prints them).
+Accuracies are measured on a held-out tail of the stream that follows the
+training rows (the estimator continues its carried state there).
 """
 
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+import argparse
+import gc
+import json
+import math
 import os
+import resource
+import subprocess
+import sys
+import time
+import warnings
 
-# Idle worker threads that spin waiting for work take the CPU from the main
-# thread when the machine is shared. Measured on 2 busy cores with 2 threads:
-# a 100-row test-then-train step of the estimator took 27x longer with
-# libgomp's default spinning than with passive waiting, and MLPClassifier's
-# fit 12x longer after torch had run in the process unless OpenBLAS's threads
-# stop spinning early. Both must be set before the libraries load.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+import numpy as np
+import torch
+from torch import nn
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import resource  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from sklearn_samlp._accumulate import scan_codes  # noqa: E402
+from sklearn_samlp._accumulate import scan_codes
 
 try:
     from sklearn_samlp import SignalAccumulativeClassifier
