@@ -53,12 +53,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from sklearn_samlp import SignalAccumulativeClassifier
 from sklearn_samlp._accumulate import scan_codes
-
-try:
-    from sklearn_samlp import SignalAccumulativeClassifier
-except ImportError:  # older checkouts did not export it at the top level
-    from sklearn_samlp._classifier import SignalAccumulativeClassifier
 
 N_FEATURES = 32
 N_CLASSES = 4
