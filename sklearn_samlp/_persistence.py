@@ -16,6 +16,8 @@ import pickle
 import numpy as np
 import torch
 
+from ._streams import StreamStates
+
 FORMAT = "sklearn_samlp.SignalAccumulativeClassifier"
 VERSION = 1
 _KEYS = {
@@ -127,8 +129,6 @@ def _read(path):
 
 def load_estimator(cls, path, device=None):
     """Read an estimator written by :func:`save_estimator`."""
-    from ._streams import StreamStates
-
     content = _read(path)
     try:
         params = json.loads(content["params"])
