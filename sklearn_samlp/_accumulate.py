@@ -39,21 +39,22 @@ _BLOCK = 32
 _SHORT = 128  # calls of one stream up to this many rows are scanned as one block
 
 
-def _check_decays(decays):
-    """Return ``decays`` as a tuple of floats in [0, 1), or raise ValueError."""
+def _check_decays(decays, *, closed=False, name="decay"):
+    """Return ``decays`` as a tuple of floats in [0, 1) (or [0, 1] if ``closed``)."""
     if isinstance(decays, Real):
         decays = (decays,)
     try:
         decays = tuple(float(d) for d in decays)
     except TypeError as exc:
         raise TypeError(
-            f"decay must be a float or a sequence of floats, got {decays!r}."
+            f"{name} must be a float or a sequence of floats, got {decays!r}."
         ) from exc
     if not decays:
-        raise ValueError("decay must hold at least one value, got an empty sequence.")
+        raise ValueError(f"{name} must hold at least one value, got an empty sequence.")
     for d in decays:
-        if not 0.0 <= d < 1.0:  # also rejects NaN
-            raise ValueError(f"decay must be in [0, 1), got {d!r}.")
+        if not (0.0 <= d <= 1.0 if closed else 0.0 <= d < 1.0):  # also rejects NaN
+            interval = "[0, 1]" if closed else "[0, 1)"
+            raise ValueError(f"{name} must be in {interval}, got {d!r}.")
     return decays
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -20,8 +20,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._accumulate import _check_decays
+from ._accumulate import _check_decays, _factorize
 from ._callbacks import TrainAccuracy
+from ._convolution import CausalConvolutions, auto_max_dilation
+from ._convolution_streams import ConvolutionStreams
 from ._learned import AccumulatorMLP, RefreshWindowStarts, WindowBatches, WindowIterator
 from ._net import (
     BatchIterator,
@@ -131,6 +133,28 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         ``"train_loss"``), ``LRScheduler``, ``ProgressBar`` or ``TensorBoard``.
         They are used as given, as skorch uses them. ``save`` does not store
         them (they may hold files or writers); ``load`` sets None.
+    accumulator : {"input", "convolution"}, default="input"
+        What each stream accumulates besides its raw rows. ``"input"``: the
+        rows only, ``[x_t, a_t(x)]``, the fastest. ``"convolution"``: also
+        the *shape* of the signal: causal dilated random convolutions of the
+        stream (MiniRocket's kernels), thresholded, and accumulated with the
+        decays ``convolution_decay``: the proportion of recent rows at which
+        each convolution exceeds each of its thresholds. The thresholds are
+        quantiles of the responses on the rows of ``fit`` (or of the first
+        ``partial_fit`` call). Each stream then also keeps its last
+        ``8 * max_dilation`` rows.
+    convolution_decay : float or tuple of float, default=0.99
+        Decay(s) in [0, 1] of the convolution indicators' accumulators, with
+        ``accumulator="convolution"``. 1 is the running mean since the
+        stream's first row, MiniRocket's proportion of positive values; below
+        1 it forgets, as ``decay`` does.
+    max_dilation : int or "auto", default="auto"
+        Largest dilation of the convolutions (powers of two up to it): a
+        response spans ``8 * max_dilation + 1`` rows. ``"auto"``: about the
+        median length of the streams in ``fit`` divided by 8, at most 32.
+    n_thresholds : int, default=4
+        Thresholds per convolution: the row model sees ``84 * n_dilations *
+        n_thresholds`` indicators per entry of ``convolution_decay``.
 
     Attributes
     ----------
@@ -211,6 +235,10 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         "window": [Interval(Integral, 1, None, closed="left")],
         "time_unit": [Interval(Real, 0, None, closed="neither")],
         "callbacks": [list, None],
+        "accumulator": [StrOptions({"input", "convolution"})],
+        "convolution_decay": [Interval(Real, 0, 1, closed="both"), "array-like"],
+        "max_dilation": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_thresholds": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -229,6 +257,10 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         window=64,
         time_unit=1.0,
         callbacks=None,
+        accumulator="input",
+        convolution_decay=0.99,
+        max_dilation="auto",
+        n_thresholds=4,
     ):
         self.decay = decay
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -244,6 +276,10 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self.window = window
         self.time_unit = time_unit
         self.callbacks = callbacks
+        self.accumulator = accumulator
+        self.convolution_decay = convolution_decay
+        self.max_dilation = max_dilation
+        self.n_thresholds = n_thresholds
 
     # ------------------------------------------------------------------ input
 
@@ -361,11 +397,39 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             yield out
             out["rng_state"] = torch.get_rng_state().numpy()
 
-    def _new_streams(self, n_features):
+    def _new_streams(self, X, stream_ids, rng_state):
+        """Empty stream states; the convolutions' thresholds are placed on ``X``."""
+        n_features = X.shape[1]
         decays = _check_decays(self.decay)
-        if self.learn_decay:  # one decay per feature, to be learned
-            decays = np.repeat(np.asarray(decays)[:, None], n_features, axis=1)
-        return StreamStates(decays, n_features, self.time_unit)
+        if self.accumulator == "input":
+            if self.learn_decay:  # one decay per feature, to be learned
+                decays = np.repeat(np.asarray(decays)[:, None], n_features, axis=1)
+            return StreamStates(decays, n_features, self.time_unit)
+        if self.learn_decay:
+            raise ValueError(
+                "learn_decay=True learns the decays of accumulator='input'; "
+                "accumulator='convolution' uses fixed decays."
+            )
+        convolution_decays = _check_decays(
+            self.convolution_decay, closed=True, name="convolution_decay"
+        )
+        codes = (
+            np.zeros(len(X), dtype=np.intp)
+            if stream_ids is None
+            else _factorize(stream_ids, len(X))[1]
+        )
+        max_dilation = self.max_dilation
+        if max_dilation == "auto":
+            max_dilation = auto_max_dilation(np.bincount(codes))
+        # Channel subsets and threshold samples come from the estimator's own
+        # generator state, so that they are reproducible with random_state.
+        rng = np.random.default_rng(np.asarray(rng_state, dtype=np.uint32))
+        convolutions = CausalConvolutions.fit(
+            X, codes, max_dilation, self.n_thresholds, rng
+        )
+        return ConvolutionStreams(
+            decays, n_features, self.time_unit, convolutions, convolution_decays
+        )
 
     def _net_params(self, n_classes):
         """skorch parameters shared by the decay learner and the final network."""
@@ -392,7 +456,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         quiet = {} if self.verbose else {"callbacks__print_log": None}
         return TightLoopNet(
             module=MLPModule,
-            module__n_inputs=streams.n_features + streams.width,
+            module__n_inputs=streams.n_inputs,
             iterator_train=BatchIterator,
             max_epochs=self.max_epochs,
             callbacks=callbacks,
@@ -487,7 +551,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             )
             classes = np.unique(y)
             y_codes = self._encode(y, classes)
-            streams = self._new_streams(X.shape[1])
+            rng_state = self._initial_rng_state()
+            streams = self._new_streams(X, stream_ids, rng_state)
             if self.learn_decay:  # windows of the rows; validates them too
                 rows = streams.rows(stream_ids, timestamps, X.shape[0])
                 weights = _unit_mean(sample_weight)
@@ -498,7 +563,6 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 prepared = self._prepare(
                     streams, X, y_codes, stream_ids, timestamps, sample_weight
                 )
-        rng_state = self._initial_rng_state()
         if self.learn_decay:
             decays, rng_state = self._learn_decays(
                 windows, streams, len(classes), rng_state
@@ -565,9 +629,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             )
             y_codes = self._encode(y, classes)
             if first_call:
-                streams = self._new_streams(X.shape[1])
-                net = self._build_net(streams, len(classes))
                 rng_state = self._initial_rng_state()
+                streams = self._new_streams(X, stream_ids, rng_state)
+                net = self._build_net(streams, len(classes))
             else:
                 streams, net, rng_state = self._streams, self.net_, self._rng_state
             prepared = self._prepare(

@@ -99,6 +99,11 @@ class StreamStates:
         """Columns of a state: one accumulator per decay and feature."""
         return len(self.decays) * self.n_features
 
+    @property
+    def n_inputs(self):
+        """Columns of the network's input: the row and its accumulators."""
+        return self.n_features + self.width
+
     def __len__(self):
         return len(self.index)
 

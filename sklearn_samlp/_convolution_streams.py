@@ -1,0 +1,162 @@
+"""Stream state of the convolution accumulator: raw accumulators, shape, buffer.
+
+With ``accumulator="convolution"`` the network sees, for every row,
+
+    [x_t, a_t(x; d) for d in decay, p_t(c; e) for e in convolution_decay]
+
+where ``a`` are the raw accumulators of the input model and ``p`` accumulates
+the indicators ``c_t`` of the causal convolutions (see ``_convolution.py``):
+a bias-corrected leaky integrator for ``e < 1``, the running mean of the
+stream's rows for ``e = 1`` (MiniRocket's proportion of positive values).
+
+A stream's state is one float32 row, in columns::
+
+    [raw accumulators | indicator accumulators | last rows buffer | rows seen]
+"""
+
+# Authors: The sklearn_samlp developers
+# SPDX-License-Identifier: Apache-2.0
+
+import numpy as np
+import torch
+
+from ._accumulate import as_tensor, scan_codes
+from ._streams import StateUpdate, StreamStates
+
+
+def _bias_corrected(states, decays, elapsed):
+    """``states / (1 - decay^elapsed)``: weighted averages of the rows seen.
+
+    ``decays`` gives the decay of every column; ``elapsed`` (n_rows,) the time
+    each row's stream has accumulated. Only the rows where the divisor is not 1
+    to float32 precision (``decay^elapsed >= 2^-26``), the first rows of each
+    stream, are divided, in place.
+    """
+    d_max = float(np.max(decays))
+    if d_max <= 0:
+        return states
+    needed = np.flatnonzero(elapsed < -26 * np.log(2) / np.log(d_max))
+    if needed.size:
+        with np.errstate(divide="ignore"):  # log(0) = -inf: decay^elapsed = 0
+            log_decay = np.log(np.asarray(decays, dtype=np.float64))[None, :]
+        weight_sums = -np.expm1(elapsed[needed, None] * log_decay)
+        index = torch.as_tensor(needed, device=states.device)
+        divisor = torch.as_tensor(weight_sums, device=states.device)
+        states[index] = (states[index] / divisor).to(states.dtype)
+    return states
+
+
+def _running_means(values, codes, n_streams, means0, counts0):
+    """Running mean of each stream's rows, continuing ``means0`` over ``counts0`` rows.
+
+    Returns the mean after every row (n_rows, n_columns) and after each
+    stream's last row (n_streams, n_columns).
+    """
+    device = values.device
+    lengths = np.bincount(codes, minlength=n_streams)
+    order = np.argsort(codes, kind="stable")
+    starts = np.cumsum(lengths) - lengths
+    position = np.arange(len(codes)) - np.repeat(starts, lengths)
+    stream = np.repeat(np.arange(n_streams), lengths)
+    totals = values[torch.as_tensor(order, device=device)].double().cumsum(dim=0)
+    before = torch.cat([totals.new_zeros((1, totals.shape[1])), totals])
+    stream_t = torch.as_tensor(stream, device=device)
+    means0 = torch.as_tensor(means0, device=device, dtype=torch.float64)
+    counts0 = torch.as_tensor(counts0, device=device, dtype=torch.float64)
+    totals -= before[torch.as_tensor(starts, device=device)][stream_t]
+    totals += (means0 * counts0[:, None])[stream_t]
+    counts = counts0[stream_t] + torch.as_tensor(position + 1, device=device)
+    sorted_means = (totals / counts[:, None]).to(values.dtype)
+    means = torch.empty_like(sorted_means)
+    means[torch.as_tensor(order, device=device)] = sorted_means
+    final = sorted_means[torch.as_tensor(starts + lengths - 1, device=device)]
+    return means, final
+
+
+class ConvolutionStreams(StreamStates):
+    """:class:`StreamStates` whose streams also accumulate convolution indicators.
+
+    Parameters
+    ----------
+    decays : float or tuple of float
+        The raw accumulators' bank, as for :class:`StreamStates`.
+    n_features : int
+    time_unit : float
+    convolutions : CausalConvolutions
+        Fitted kernels and thresholds.
+    convolution_decays : tuple of float
+        Decays in [0, 1] of the indicator accumulators; 1 is a running mean.
+    """
+
+    def __init__(self, decays, n_features, time_unit, convolutions, convolution_decays):
+        self.convolutions = convolutions
+        self.convolution_decays = tuple(float(e) for e in convolution_decays)
+        super().__init__(decays, n_features, time_unit)
+
+    @property
+    def _raw_width(self):
+        return len(self.decays) * self.n_features
+
+    @property
+    def _shape_width(self):
+        return len(self.convolution_decays) * self.convolutions.n_outputs
+
+    @property
+    def width(self):
+        buffer = self.convolutions.history * self.n_features
+        return self._raw_width + self._shape_width + buffer + 1
+
+    @property
+    def n_inputs(self):
+        return self.n_features + self._raw_width + self._shape_width
+
+    def advance(self, X, stream_ids=None, timestamps=None, device="cpu"):
+        return self.features(X, stream_ids, timestamps, device)[1]
+
+    def features(self, X, stream_ids=None, timestamps=None, device="cpu"):
+        """Network input of every row and the update carrying each stream on."""
+        rows = self.rows(stream_ids, timestamps, X.shape[0])
+        x = as_tensor(X, device)
+        h0 = torch.as_tensor(rows.initial_states, device=x.device)
+        raw, shape = self._raw_width, self._raw_width + self._shape_width
+        n_streams, n_outputs = len(rows.stream_ids), self.convolutions.n_outputs
+        seen = rows.initial_states[:, -1].astype(np.float64)
+
+        raw_states, raw_final = scan_codes(
+            x, self._bank_array(), rows.codes, h0[:, :raw], steps=rows.steps
+        )
+        parts = [x, _bias_corrected(raw_states, self.decay_matrix.ravel(), rows.elapsed)]
+        del raw_states
+        buffers = h0[:, shape:-1].reshape(n_streams, -1, self.n_features)
+        responses, buffers = self.convolutions.responses(
+            x, rows.codes, buffers, seen == 0
+        )
+        indicators = self.convolutions.indicators(responses)
+        del responses
+        finals = [raw_final]
+        for k, decay in enumerate(self.convolution_decays):
+            state0 = h0[:, raw + k * n_outputs : raw + (k + 1) * n_outputs]
+            if decay == 1.0:
+                means, final = _running_means(
+                    indicators, rows.codes, n_streams, state0, seen
+                )
+            else:
+                means, final = scan_codes(
+                    indicators, decay, rows.codes, state0, steps=rows.steps
+                )
+                means = _bias_corrected(
+                    means, np.full(n_outputs, decay), rows.elapsed
+                )
+            parts.append(means)
+            finals.append(final)
+        del indicators
+        lengths = np.bincount(rows.codes, minlength=n_streams)
+        finals += [
+            buffers.reshape(n_streams, -1),
+            torch.as_tensor(seen + lengths, device=x.device)[:, None],
+        ]
+        final = torch.cat([f.to(x.dtype) for f in finals], dim=1)
+        update = StateUpdate(
+            rows.stream_ids, final.cpu().numpy(), rows.final_elapsed, rows.final_time
+        )
+        return torch.cat(parts, dim=1), update
