@@ -5,6 +5,7 @@
 
 from ._classifier import SignalAccumulativeClassifier
 from ._evaluation import prequential_score
+from ._series import SignalAccumulativeSeriesClassifier, rows_to_series, series_to_rows
 from ._stream_manager import StreamManager
 from ._torch_model import SignalAccumulativeMLP
 
@@ -13,7 +14,10 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "SignalAccumulativeClassifier",
     "SignalAccumulativeMLP",
+    "SignalAccumulativeSeriesClassifier",
     "StreamManager",
     "__version__",
     "prequential_score",
+    "rows_to_series",
+    "series_to_rows",
 ]

@@ -143,7 +143,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         quantiles of the responses on the rows of ``fit`` (or of the first
         ``partial_fit`` call). Each stream then also keeps its last
         ``8 * max_dilation`` rows.
-    convolution_decay : float or tuple of float, default=0.99
+    convolution_decay : float or tuple of float, default=0.9
         Decay(s) in [0, 1] of the convolution indicators' accumulators, with
         ``accumulator="convolution"``. 1 is the running mean since the
         stream's first row, MiniRocket's proportion of positive values; below
@@ -152,7 +152,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Largest dilation of the convolutions (powers of two up to it): a
         response spans ``8 * max_dilation + 1`` rows. ``"auto"``: about the
         median length of the streams in ``fit`` divided by 8, at most 32.
-    n_thresholds : int, default=4
+    n_thresholds : int, default=2
         Thresholds per convolution: the row model sees ``84 * n_dilations *
         n_thresholds`` indicators per entry of ``convolution_decay``.
 
@@ -258,9 +258,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         time_unit=1.0,
         callbacks=None,
         accumulator="input",
-        convolution_decay=0.99,
+        convolution_decay=0.9,
         max_dilation="auto",
-        n_thresholds=4,
+        n_thresholds=2,
     ):
         self.decay = decay
         self.hidden_layer_sizes = hidden_layer_sizes

@@ -20,7 +20,7 @@ A stream's state is one float32 row, in columns::
 import numpy as np
 import torch
 
-from ._accumulate import as_tensor, scan_codes
+from ._accumulate import _scan_grouped, as_tensor, scan_codes
 from ._streams import StateUpdate, StreamStates
 
 
@@ -49,27 +49,25 @@ def _bias_corrected(states, decays, elapsed):
 def _running_means(values, codes, n_streams, means0, counts0):
     """Running mean of each stream's rows, continuing ``means0`` over ``counts0`` rows.
 
+    The running sums are the scan with decay 1 and no ``1 - d`` factor, from
+    the sums ``means0 * counts0``. ``values`` are 0/1 indicators, so their
+    float32 sums are exact (up to 2^24 rows per call).
+
     Returns the mean after every row (n_rows, n_columns) and after each
     stream's last row (n_streams, n_columns).
     """
     device = values.device
     lengths = np.bincount(codes, minlength=n_streams)
-    order = np.argsort(codes, kind="stable")
+    order = torch.as_tensor(np.argsort(codes, kind="stable"), device=device)
+    sums0 = means0 * torch.as_tensor(counts0, dtype=means0.dtype, device=device)[:, None]
+    sums = _scan_grouped(values[order], [1.0], lengths, sums0[None], scaled=False)[0]
     starts = np.cumsum(lengths) - lengths
     position = np.arange(len(codes)) - np.repeat(starts, lengths)
-    stream = np.repeat(np.arange(n_streams), lengths)
-    totals = values[torch.as_tensor(order, device=device)].double().cumsum(dim=0)
-    before = torch.cat([totals.new_zeros((1, totals.shape[1])), totals])
-    stream_t = torch.as_tensor(stream, device=device)
-    means0 = torch.as_tensor(means0, device=device, dtype=torch.float64)
-    counts0 = torch.as_tensor(counts0, device=device, dtype=torch.float64)
-    totals -= before[torch.as_tensor(starts, device=device)][stream_t]
-    totals += (means0 * counts0[:, None])[stream_t]
-    counts = counts0[stream_t] + torch.as_tensor(position + 1, device=device)
-    sorted_means = (totals / counts[:, None]).to(values.dtype)
-    means = torch.empty_like(sorted_means)
-    means[torch.as_tensor(order, device=device)] = sorted_means
-    final = sorted_means[torch.as_tensor(starts + lengths - 1, device=device)]
+    counts = np.repeat(counts0, lengths) + position + 1
+    sums /= torch.as_tensor(counts, dtype=sums.dtype, device=device)[:, None]
+    final = sums[torch.as_tensor(starts + lengths - 1, device=device)]
+    means = torch.empty_like(sums)
+    means[order] = sums
     return means, final
 
 

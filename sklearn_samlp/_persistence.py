@@ -16,6 +16,8 @@ import pickle
 import numpy as np
 import torch
 
+from ._convolution import CausalConvolutions
+from ._convolution_streams import ConvolutionStreams
 from ._streams import StreamStates
 
 FORMAT = "sklearn_samlp.SignalAccumulativeClassifier"
@@ -55,8 +57,9 @@ def save_estimator(estimator, path):
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a generator cannot be saved; its state is
     params["device"] = str(params["device"])
-    if isinstance(params["decay"], (list, tuple, np.ndarray)):
-        params["decay"] = [float(d) for d in params["decay"]]
+    for name in ("decay", "convolution_decay"):
+        if isinstance(params[name], (list, tuple, np.ndarray)):
+            params[name] = [float(d) for d in params[name]]
     params["hidden_layer_sizes"] = np.atleast_1d(params["hidden_layer_sizes"]).tolist()
     ids = list(estimator._streams.index)
     if not all(isinstance(sid, _JSON_SCALARS) for sid in ids):
@@ -85,6 +88,11 @@ def save_estimator(estimator, path):
         "rng_state": torch.from_numpy(estimator._rng_state.copy()),
         "n_iter": int(estimator.n_iter_),
     }
+    if isinstance(estimator._streams, ConvolutionStreams):
+        content["convolution"] = {
+            name: torch.from_numpy(values)
+            for name, values in estimator._streams.convolutions.to_arrays().items()
+        }
     directory = os.path.dirname(os.fspath(path))
     if directory:
         os.makedirs(directory, exist_ok=True)
@@ -132,8 +140,9 @@ def load_estimator(cls, path, device=None):
     content = _read(path)
     try:
         params = json.loads(content["params"])
-        if isinstance(params["decay"], list):
-            params["decay"] = tuple(params["decay"])
+        for name in ("decay", "convolution_decay"):
+            if isinstance(params.get(name), list):
+                params[name] = tuple(params[name])
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
         if device is None:
             saved = torch.device(params["device"])
@@ -155,7 +164,17 @@ def load_estimator(cls, path, device=None):
         n_features = int(content["n_features_in"])
         if not estimator.learn_decay:  # a shared decay per entry of the bank
             decays = tuple(decays[:, 0].tolist())
-        streams = StreamStates(decays, n_features, estimator.time_unit)
+        if estimator.accumulator == "convolution":
+            arrays = {k: v.numpy() for k, v in content["convolution"].items()}
+            streams = ConvolutionStreams(
+                decays,
+                n_features,
+                estimator.time_unit,
+                CausalConvolutions.from_arrays(n_features, arrays),
+                np.atleast_1d(estimator.convolution_decay).tolist(),
+            )
+        else:
+            streams = StreamStates(decays, n_features, estimator.time_unit)
         ids = json.loads(content["stream_ids"])
         arrays = {
             "states": (

@@ -13,6 +13,8 @@ from sklearn.utils._param_validation import Interval, RealNotInt, validate_param
 
 __all__ = [
     "load_basic_motions",
+    "load_gunpoint",
+    "load_italy_power_demand",
     "load_japanese_vowels",
     "train_test_split_streams",
 ]
@@ -366,3 +368,96 @@ def train_test_split_streams(X, y, stream_ids, *, test_size=0.3, random_state=No
         for array in (X, y, stream_ids)
         for part in (_safe_indexing(array, train), _safe_indexing(array, test))
     ]
+
+
+@validate_params(
+    {"return_X_y": ["boolean"], "as_frame": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
+@_fill_loader_doc(n_rows=30000, n_features=1, n_classes=2, n_streams=200)
+def load_gunpoint(*, return_X_y=False, as_frame=False):
+    """Load the GunPoint data set (series classification by shape).
+
+    The x-position of an actor's hand while drawing a gun or pointing a
+    finger, 150 video frames per series. Both classes reach the same height;
+    only the shape of the curve tells them apart.
+
+    =================   ===========================
+    Classes                                       2
+    Series (streams)      200 (50 TRAIN, 150 TEST)
+    Series length                               150
+    Rows total                                30000
+    Dimensionality                                1
+    Features                          real, float32
+    =================   ===========================
+
+    The data ship with the package (UCR archive, in the version of aeon
+    1.6.0); loading needs no network. See ``DESCR`` for provenance and
+    citation.
+
+    {loader_doc}
+    See Also
+    --------
+    load_italy_power_demand : The other shipped shape problem.
+    sklearn_samlp.rows_to_series : These rows as aeon-style series.
+
+    References
+    ----------
+    .. [1] H. A. Dau et al. (2019). "The UCR time series archive". IEEE/CAA
+       Journal of Automatica Sinica 6(6). arXiv:1810.07758.
+
+    Examples
+    --------
+    >>> from sklearn_samlp.datasets import load_gunpoint
+    >>> bunch = load_gunpoint()
+    >>> bunch.data.shape, bunch.target_names.tolist()
+    ((30000, 1), ['1', '2'])
+    """
+    return _load_stream_dataset("gunpoint", return_X_y=return_X_y, as_frame=as_frame)
+
+
+@validate_params(
+    {"return_X_y": ["boolean"], "as_frame": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
+@_fill_loader_doc(n_rows=26304, n_features=1, n_classes=2, n_streams=1096)
+def load_italy_power_demand(*, return_X_y=False, as_frame=False):
+    """Load the ItalyPowerDemand data set (series classification by shape).
+
+    One day of hourly electricity demand in Italy per series, z-normalised;
+    tell the days of October to March from those of April to September.
+
+    =================   ===========================
+    Classes                                       2
+    Series (streams)    1096 (67 TRAIN, 1029 TEST)
+    Series length                                24
+    Rows total                                26304
+    Dimensionality                                1
+    Features                          real, float32
+    =================   ===========================
+
+    The data ship with the package (UCR archive, in the version of aeon
+    1.6.0); loading needs no network. See ``DESCR`` for provenance and
+    citation.
+
+    {loader_doc}
+    See Also
+    --------
+    load_gunpoint : The other shipped shape problem.
+    sklearn_samlp.rows_to_series : These rows as aeon-style series.
+
+    References
+    ----------
+    .. [1] H. A. Dau et al. (2019). "The UCR time series archive". IEEE/CAA
+       Journal of Automatica Sinica 6(6). arXiv:1810.07758.
+
+    Examples
+    --------
+    >>> from sklearn_samlp.datasets import load_italy_power_demand
+    >>> bunch = load_italy_power_demand()
+    >>> bunch.data.shape, int((bunch.split == 0).sum())
+    ((26304, 1), 1608)
+    """
+    return _load_stream_dataset(
+        "italy_power_demand", return_X_y=return_X_y, as_frame=as_frame
+    )
