@@ -266,7 +266,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
 
     def _series(self, X, reset):
         """Validated series as a list of (n_channels, n_timepoints) float32 arrays."""
-        if not (isinstance(X, np.ndarray) and X.ndim == 3) and not (
+        if not (isinstance(X, np.ndarray) and X.ndim >= 3) and not (
             isinstance(X, (list, tuple)) and X and np.ndim(X[0]) == 2
         ):
             # 2-D input (arrays, frames, lists of lists): univariate series,
@@ -403,4 +403,5 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_series,)
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]

@@ -2,7 +2,10 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_samlp import SignalAccumulativeClassifier
+from sklearn_samlp import (
+    SignalAccumulativeClassifier,
+    SignalAccumulativeSeriesClassifier,
+)
 
 # Cheap but well-trained instances: the checks fit on a few hundred rows.
 CHEAP = dict(
@@ -27,7 +30,19 @@ ORDER_XFAIL = {
 }
 
 
+SERIES_XFAIL = {
+    "check_methods_subset_invariance": (
+        "each series starts fresh, so a series' prediction does not depend on "
+        "the others (tests/test_series.py checks it to 1e-6), but float32 scans "
+        "and matrix products over a different batch round differently: about "
+        "1e-7 relative, above the check's rtol of 1e-7"
+    ),
+}
+
+
 def expected_failed_checks(estimator):
+    if isinstance(estimator, SignalAccumulativeSeriesClassifier):
+        return {**SAMPLE_WEIGHT_XFAIL, **SERIES_XFAIL}
     if estimator.decay == 0:
         return SAMPLE_WEIGHT_XFAIL
     return {**SAMPLE_WEIGHT_XFAIL, **ORDER_XFAIL}
@@ -39,6 +54,9 @@ def expected_failed_checks(estimator):
         SignalAccumulativeClassifier(decay=0.9, **CHEAP),
         SignalAccumulativeClassifier(decay=(0.5, 0.95), dropout=0.0, **CHEAP),
         SignalAccumulativeClassifier(decay=0.5, learn_decay=True, window=16, **CHEAP),
+        SignalAccumulativeClassifier(accumulator="convolution", max_dilation=2, **CHEAP),
+        # 2-D X is (n_series, n_timepoints): univariate series.
+        SignalAccumulativeSeriesClassifier(**CHEAP),
     ],
     expected_failed_checks=expected_failed_checks,
 )

@@ -1,0 +1,111 @@
+"""SignalAccumulativeSeriesClassifier and the series <-> rows converters."""
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from sklearn_samlp import (
+    SignalAccumulativeSeriesClassifier,
+    rows_to_series,
+    series_to_rows,
+)
+
+CHEAP = dict(max_epochs=8, hidden_layer_sizes=(32,), random_state=0)
+
+
+def waves(n_series=60, length=40, n_channels=1, seed=0):
+    """Two classes of the same level and spread: one or two periods of a sine."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n_series) % 2
+    t = np.linspace(0, 1, length)
+    phase = rng.uniform(0, 2 * np.pi, size=(n_series, 1, 1))
+    X = np.sin(2 * np.pi * (1 + y[:, None, None]) * t + phase)
+    X = X + 0.2 * rng.normal(size=(n_series, n_channels, length))
+    return X.astype(np.float32), y
+
+
+def test_learns_the_shape_that_the_level_does_not_show():
+    X, y = waves()
+    Xt, yt = waves(seed=1)
+    shape = SignalAccumulativeSeriesClassifier(**CHEAP).fit(X, y)
+    level = SignalAccumulativeSeriesClassifier(accumulator="input", **CHEAP).fit(X, y)
+    assert shape.score(Xt, yt) >= 0.95
+    assert shape.score(Xt, yt) > level.score(Xt, yt) + 0.1
+
+
+def test_3d_list_and_2d_inputs_agree():
+    X, y = waves()
+    clf = SignalAccumulativeSeriesClassifier(**CHEAP).fit(X, y)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(clf.predict_proba(list(X)), proba, atol=1e-6)
+    flat = SignalAccumulativeSeriesClassifier(**CHEAP).fit(X[:, 0], y)
+    np.testing.assert_allclose(flat.predict_proba(X[:, 0]), proba, atol=1e-6)
+    assert flat.n_features_in_ == X.shape[2] and not hasattr(clf, "n_features_in_")
+
+
+def test_each_series_is_predicted_on_its_own_from_a_fresh_state():
+    X, y = waves(n_channels=2)
+    clf = SignalAccumulativeSeriesClassifier(**CHEAP).fit(X, y)
+    together = clf.predict_proba(X)
+    reversed_ = clf.predict_proba(X[::-1])
+    np.testing.assert_allclose(reversed_[::-1], together, atol=1e-6)
+    for k in (0, 7):
+        np.testing.assert_allclose(clf.predict_proba(X[k : k + 1]), together[k : k + 1], atol=1e-6)
+    assert len(clf.estimator_.accumulators_) == 0  # predict kept no stream
+
+
+def test_series_of_unequal_length():
+    X, y = waves(length=50)
+    series = [s[:, : 20 + k % 30] for k, s in enumerate(X)]
+    clf = SignalAccumulativeSeriesClassifier(**CHEAP).fit(series, y)
+    assert clf.predict(series).shape == (len(series),)
+    assert clf.score(series, y) > 0.8
+
+
+def test_works_in_grid_search_with_kfold_and_in_a_pipeline():
+    X, y = waves()
+    flat = X[:, 0]
+    search = GridSearchCV(
+        SignalAccumulativeSeriesClassifier(**CHEAP),
+        {"end_emphasis": [0.0, 8.0]},
+        cv=KFold(3, shuffle=True, random_state=0),
+    ).fit(flat, y)
+    assert search.best_score_ > 0.8
+    pipe = make_pipeline(FunctionTransformer(np.negative), SignalAccumulativeSeriesClassifier(**CHEAP))
+    assert pipe.fit(flat, y).score(flat, y) > 0.8
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.zeros((4, 3, 5, 2)), "3-D array"),
+        ([np.zeros((2, 5)), np.zeros((3, 5))], "same number of channels"),
+    ],
+)
+def test_bad_series_are_refused(X, match):
+    with pytest.raises(ValueError, match=match):
+        SignalAccumulativeSeriesClassifier(**CHEAP).fit(X, np.arange(len(X)) % 2)
+
+
+def test_failed_fit_leaves_the_fitted_model_as_it_was():
+    X, y = waves()
+    clf = SignalAccumulativeSeriesClassifier(**CHEAP).fit(X, y)
+    proba = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="labels"):
+        clf.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="channels"):
+        clf.predict(np.concatenate([X, X], axis=1))
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+def test_converters_round_trip():
+    X, y = waves(n_series=5, n_channels=3, length=7)
+    rows, ids, y_rows = series_to_rows(X, y)
+    assert rows.shape == (35, 3) and y_rows.tolist() == np.repeat(y, 7).tolist()
+    series, labels = rows_to_series(rows, ids, y_rows)
+    np.testing.assert_array_equal(np.stack(series), X)
+    np.testing.assert_array_equal(labels, y)
+    with pytest.raises(ValueError, match="one label per series"):
+        rows_to_series(rows, ids, np.arange(35))
