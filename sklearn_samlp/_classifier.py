@@ -117,10 +117,13 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         trained jointly with an MLP by backpropagation through the scan, on
         shuffled windows of ``window`` consecutive rows of a stream (truncated
         backpropagation through time), for ``max(1, max_epochs // 2)`` epochs
-        with a learning rate 30 times ``lr`` for the decays. ``fit`` then
-        trains the network for ``max_epochs`` on the exact features of the
-        learned decays, rows shuffled, as with a fixed decay. The decays are
-        in ``decays_``; ``partial_fit`` keeps them as they are.
+        with a learning rate 30 times ``lr`` for the decays; they stay inside
+        [0.001, 1 - 1e-6]. ``fit`` then trains the network for ``max_epochs``
+        on the exact features of the start decays *and* the learned ones,
+        rows shuffled, as with a fixed bank: learning adds timescales without
+        taking away those of ``decay``. The decays are in ``decays_``;
+        ``partial_fit`` keeps them as they are. Only with
+        ``accumulator="input"``.
     window : int, default=64
         Rows per training window when ``learn_decay=True`` (at most the
         longest stream); the gradient reaches back at most this far, so it
@@ -168,8 +171,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         The trained network; ``net_.module_`` is the torch module and
         ``net_.history`` its training history.
     decays_ : ndarray of shape (n_decays, n_features_in_)
-        Decay of every accumulated feature: ``decay`` broadcast, or the
-        learned decays with ``learn_decay=True``.
+        Decay of every raw accumulator: ``decay`` broadcast; with
+        ``learn_decay=True``, ``decay`` broadcast followed by the learned
+        decays (``2 * len(decay)`` rows).
     n_iter_ : int
         Epochs trained since the last ``fit``.
     history_ : skorch.History
@@ -564,9 +568,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                     streams, X, y_codes, stream_ids, timestamps, sample_weight
                 )
         if self.learn_decay:
-            decays, rng_state = self._learn_decays(
+            learned, rng_state = self._learn_decays(
                 windows, streams, len(classes), rng_state
             )
+            # The network sees the start decays too: learning adds timescales
+            # and cannot take away the ones the user chose.
+            decays = np.concatenate([streams.decay_matrix, learned])
             streams = StreamStates(decays, X.shape[1], self.time_unit)
             prepared = self._prepare(
                 streams, X, y_codes, stream_ids, timestamps, sample_weight

@@ -20,7 +20,8 @@ from torch import nn
 from ._accumulate import _block_layout, _local_scan, scan_codes
 from ._net import MLPModule
 
-# Decays are kept inside [_LOW, _HIGH] at initialisation so that their logit is finite.
+# Decays stay inside [_LOW, _HIGH]: their logit is finite at initialisation, and
+# a learned decay never rounds to 1 (or 0), in float32 as in float64.
 _LOW, _HIGH = 1e-3, 1 - 1e-6
 
 
@@ -53,8 +54,8 @@ class AccumulatorMLP(nn.Module):
         self.mlp = MLPModule(n_inputs, n_classes, hidden_layer_sizes, dropout)
 
     def decays(self):
-        """Current decays, shape (n_decays, n_features), in (0, 1)."""
-        return torch.sigmoid(self.decay_logit)
+        """Current decays, shape (n_decays, n_features), inside (0, 1)."""
+        return torch.sigmoid(self.decay_logit).clamp(_LOW, _HIGH)
 
     def forward(self, windows, initial_states, elapsed, steps=None):
         """Logits of every row of a batch of windows, flattened to (n_rows, n_classes).

@@ -91,11 +91,25 @@ def test_decays_are_learned_and_the_gradient_reaches_them(data):
     clf = SignalAccumulativeClassifier(learn_decay=True, decay=0.5, **FAST).fit(
         X, y, stream_ids=ids
     )
-    assert clf.decays_.shape == (1, 3)
+    assert clf.decays_.shape == (2, 3)  # the start decay, then the learned ones
+    np.testing.assert_array_equal(clf.decays_[0], [0.5] * 3)
     assert np.all((clf.decays_ > 0) & (clf.decays_ < 1))
-    assert not np.allclose(clf.decays_, 0.5, atol=1e-3)
+    assert not np.allclose(clf.decays_[1], 0.5, atol=1e-3)
     fixed = SignalAccumulativeClassifier(decay=(0.5, 0.9), **FAST).fit(X, y)
     np.testing.assert_array_equal(fixed.decays_, [[0.5] * 3, [0.9] * 3])
+
+
+def test_learned_decays_stay_inside_the_unit_interval_from_a_bank(data):
+    """A decay pushed towards 1 used to round to 1.0 in float32 and crash."""
+    X, y, ids, _ = data
+    clf = SignalAccumulativeClassifier(
+        learn_decay=True, decay=(0.5, 0.9, 0.99999), **{**FAST, "lr": 0.5}
+    ).fit(X, y, stream_ids=ids)
+    assert clf.decays_.shape == (6, 3)
+    learned = clf.decays_[3:].astype(np.float32)
+    assert np.all((learned > 0) & (learned < 1))
+    assert np.any(learned > 0.9999)  # pushed to the bound, not past it
+    clf.partial_fit(X[:50], y[:50], stream_ids=ids[:50])  # the state update too
 
 
 def test_learned_decays_on_a_task_with_memory_beat_a_bad_start():
@@ -116,7 +130,9 @@ def test_learned_model_state_persistence_and_chunking(data, tmp_path):
     # fit's state is at the last row, with the decays learned
     for sid in np.unique(ids):
         _, final = scan_codes(
-            X[ids == sid], whole.decays_, initial_states=np.zeros(3, np.float32)
+            X[ids == sid],
+            whole.decays_,
+            initial_states=np.zeros(whole.decays_.size, np.float32),
         )
         np.testing.assert_allclose(
             whole.accumulators_[sid], final, rtol=1e-5, atol=1e-6
