@@ -30,19 +30,30 @@ def _bias_corrected(states, decays, elapsed):
     ``decays`` gives the decay of every column; ``elapsed`` (n_rows,) the time
     each row's stream has accumulated. Only the rows where the divisor is not 1
     to float32 precision (``decay^elapsed >= 2^-26``), the first rows of each
-    stream, are divided, in place.
+    stream, are divided, in place; columns sharing one decay share a divisor
+    per row.
     """
-    d_max = float(np.max(decays))
+    decays = np.asarray(decays, dtype=np.float64)
+    d_max = float(decays.max())
     if d_max <= 0:
         return states
     needed = np.flatnonzero(elapsed < -26 * np.log(2) / np.log(d_max))
-    if needed.size:
-        with np.errstate(divide="ignore"):  # log(0) = -inf: decay^elapsed = 0
-            log_decay = np.log(np.asarray(decays, dtype=np.float64))[None, :]
-        weight_sums = -np.expm1(elapsed[needed, None] * log_decay)
-        index = torch.as_tensor(needed, device=states.device)
-        divisor = torch.as_tensor(weight_sums, device=states.device)
-        states[index] = (states[index] / divisor).to(states.dtype)
+    if not needed.size:
+        return states
+    device = states.device
+    rows = (
+        slice(None) if needed.size == len(elapsed) else torch.as_tensor(needed, device=device)
+    )
+    with np.errstate(divide="ignore"):  # log(0) = -inf: decay^elapsed = 0
+        log_decays = np.log(decays)
+    if np.all(decays == decays[0]):  # one divisor per row
+        divisor = -np.expm1(elapsed[needed] * log_decays[0])
+        states[rows] /= torch.as_tensor(divisor, dtype=states.dtype, device=device)[:, None]
+    else:
+        divisor = -np.expm1(elapsed[needed, None] * log_decays[None, :])
+        states[rows] = (
+            states[rows] / torch.as_tensor(divisor, device=device)
+        ).to(states.dtype)
     return states
 
 
