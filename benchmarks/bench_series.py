@@ -113,16 +113,20 @@ def series_table(seeds, epochs):
         print(f"  {name} done", flush=True)
 
     print("\nSeries accuracy, official splits (last row of each test series)")
-    print(f"{'data set':<18}{'ours':>15}{'MiniRocket':>15}{'1-NN DTW':>10}"
-          f"{'ours s':>9}{'MiniR. s':>10}")
+    print(
+        f"{'data set':<18}{'ours':>15}{'MiniRocket':>15}{'1-NN DTW':>10}"
+        f"{'ours s':>9}{'MiniR. s':>10}"
+    )
     for name, results in rows:
         cells = []
         for key in ("ours", "minirocket"):
             acc = np.array([a for a, _ in results[key]])
             cells.append(f"{acc.mean():.3f} ± {acc.std():.3f}")
         times = [np.median([t for _, t in results[k]]) for k in ("ours", "minirocket")]
-        print(f"{name:<18}{cells[0]:>15}{cells[1]:>15}{DTW[name]:>10.3f}"
-              f"{times[0]:>9.1f}{times[1]:>10.1f}")
+        print(
+            f"{name:<18}{cells[0]:>15}{cells[1]:>15}{DTW[name]:>10.3f}"
+            f"{times[0]:>9.1f}{times[1]:>10.1f}"
+        )
 
 
 def per_row_sets(seed):
@@ -152,22 +156,26 @@ def per_row_table(seeds, epochs):
                     (acc, t_fit, t_pred)
                 )
     print("\nPer-row accuracy of the row model (same epochs; times relative to input)")
-    print(f"{'data set':<18}{'input':>15}{'convolution':>15}{'fit x':>8}"
-          f"{'predict x':>11}")
+    print(
+        f"{'data set':<18}{'input':>15}{'convolution':>15}{'fit x':>8}{'predict x':>11}"
+    )
     for name, results in table.items():
         raw, conv = (np.array(results[k]) for k in ("input", "convolution"))
         fit_ratio = np.median(conv[:, 1] / raw[:, 1])
         pred_ratio = np.median(conv[:, 2] / raw[:, 2])
-        print(f"{name:<18}{raw[:, 0].mean():>9.3f} ± {raw[:, 0].std():.3f}"
-              f"{conv[:, 0].mean():>9.3f} ± {conv[:, 0].std():.3f}"
-              f"{fit_ratio:>8.1f}{pred_ratio:>11.1f}")
+        print(
+            f"{name:<18}{raw[:, 0].mean():>9.3f} ± {raw[:, 0].std():.3f}"
+            f"{conv[:, 0].mean():>9.3f} ± {conv[:, 0].std():.3f}"
+            f"{fit_ratio:>8.1f}{pred_ratio:>11.1f}"
+        )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 seed, 5 epochs")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's own)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's own)"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -241,7 +241,10 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         "callbacks": [list, None],
         "accumulator": [StrOptions({"input", "convolution"})],
         "convolution_decay": [Interval(Real, 0, 1, closed="both"), "array-like"],
-        "max_dilation": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_dilation": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "n_thresholds": [Interval(Integral, 1, None, closed="left")],
     }
 

@@ -190,7 +190,9 @@ class CausalConvolutions:
             # Output i covers positions i .. i + 8 * dilation: it belongs to the
             # row at its last tap.
             out = F.conv1d(signal, weight, dilation=dilation)[0]
-            taps = torch.as_tensor(row_position - (_LENGTH - 1) * dilation, device=device)
+            taps = torch.as_tensor(
+                row_position - (_LENGTH - 1) * dilation, device=device
+            )
             sorted_responses.append(out[:, taps].T)
         responses = torch.empty(
             (len(codes), self.n_outputs // self.thresholds.shape[1]),
@@ -201,7 +203,9 @@ class CausalConvolutions:
             sorted_responses, dim=1
         )
         end = start + history + lengths  # the last ``history`` positions of each
-        new_buffers = sequence[torch.as_tensor(end[:, None] - history + np.arange(history), device=device)]
+        new_buffers = sequence[
+            torch.as_tensor(end[:, None] - history + np.arange(history), device=device)
+        ]
         return responses, new_buffers
 
     def indicators(self, responses):

@@ -42,18 +42,22 @@ def _bias_corrected(states, decays, elapsed):
         return states
     device = states.device
     rows = (
-        slice(None) if needed.size == len(elapsed) else torch.as_tensor(needed, device=device)
+        slice(None)
+        if needed.size == len(elapsed)
+        else torch.as_tensor(needed, device=device)
     )
     with np.errstate(divide="ignore"):  # log(0) = -inf: decay^elapsed = 0
         log_decays = np.log(decays)
     if np.all(decays == decays[0]):  # one divisor per row
         divisor = -np.expm1(elapsed[needed] * log_decays[0])
-        states[rows] /= torch.as_tensor(divisor, dtype=states.dtype, device=device)[:, None]
+        states[rows] /= torch.as_tensor(divisor, dtype=states.dtype, device=device)[
+            :, None
+        ]
     else:
         divisor = -np.expm1(elapsed[needed, None] * log_decays[None, :])
-        states[rows] = (
-            states[rows] / torch.as_tensor(divisor, device=device)
-        ).to(states.dtype)
+        states[rows] = (states[rows] / torch.as_tensor(divisor, device=device)).to(
+            states.dtype
+        )
     return states
 
 
@@ -70,7 +74,9 @@ def _running_means(values, codes, n_streams, means0, counts0):
     device = values.device
     lengths = np.bincount(codes, minlength=n_streams)
     order = torch.as_tensor(np.argsort(codes, kind="stable"), device=device)
-    sums0 = means0 * torch.as_tensor(counts0, dtype=means0.dtype, device=device)[:, None]
+    sums0 = (
+        means0 * torch.as_tensor(counts0, dtype=means0.dtype, device=device)[:, None]
+    )
     sums = _scan_grouped(values[order], [1.0], lengths, sums0[None], scaled=False)[0]
     starts = np.cumsum(lengths) - lengths
     position = np.arange(len(codes)) - np.repeat(starts, lengths)
@@ -131,10 +137,21 @@ class ConvolutionStreams(StreamStates):
         n_streams, n_outputs = len(rows.stream_ids), self.convolutions.n_outputs
         seen = rows.initial_states[:, -1].astype(np.float64)
 
+        # Each part is written into its columns of the output as it is made.
+        features = x.new_empty((len(x), self.n_inputs))
+        features[:, : self.n_features] = x
+        columns = iter(
+            np.cumsum(
+                [self.n_features, raw] + [n_outputs] * len(self.convolution_decays)
+            )
+        )
         raw_states, raw_final = scan_codes(
             x, self._bank_array(), rows.codes, h0[:, :raw], steps=rows.steps
         )
-        parts = [x, _bias_corrected(raw_states, self.decay_matrix.ravel(), rows.elapsed)]
+        first, last = next(columns), next(columns)
+        features[:, first:last] = _bias_corrected(
+            raw_states, self.decay_matrix.ravel(), rows.elapsed
+        )
         del raw_states
         buffers = h0[:, shape:-1].reshape(n_streams, -1, self.n_features)
         responses, buffers = self.convolutions.responses(
@@ -153,11 +170,11 @@ class ConvolutionStreams(StreamStates):
                 means, final = scan_codes(
                     indicators, decay, rows.codes, state0, steps=rows.steps
                 )
-                means = _bias_corrected(
-                    means, np.full(n_outputs, decay), rows.elapsed
-                )
-            parts.append(means)
+                means = _bias_corrected(means, np.full(n_outputs, decay), rows.elapsed)
+            first, last = last, next(columns)
+            features[:, first:last] = means
             finals.append(final)
+            del means
         del indicators
         lengths = np.bincount(rows.codes, minlength=n_streams)
         finals += [
@@ -168,4 +185,4 @@ class ConvolutionStreams(StreamStates):
         update = StateUpdate(
             rows.stream_ids, final.cpu().numpy(), rows.final_elapsed, rows.final_time
         )
-        return torch.cat(parts, dim=1), update
+        return features, update

@@ -27,9 +27,7 @@ def _as_series_list(X):
     if isinstance(X, np.ndarray) and X.ndim == 3:
         series = list(check_array(X, allow_nd=True, dtype=np.float32))
     elif isinstance(X, (list, tuple)) and X and all(np.ndim(s) == 2 for s in X):
-        series = [
-            check_array(s, dtype=np.float32, input_name="each series") for s in X
-        ]
+        series = [check_array(s, dtype=np.float32, input_name="each series") for s in X]
     else:
         raise ValueError(
             "X must be a 3-D array (n_series, n_channels, n_timepoints), a list "
@@ -219,10 +217,16 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         "accumulator": [StrOptions({"input", "convolution"})],
         "decay": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "convolution_decay": [Interval(Real, 0, 1, closed="both"), "array-like"],
-        "max_dilation": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_dilation": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "n_thresholds": [Interval(Integral, 1, None, closed="left")],
         "end_emphasis": [Interval(Real, 0, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -338,7 +342,9 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         mean, scale = rows.mean(axis=0), rows.std(axis=0)
         scale[scale == 0] = 1.0
         # Rows weighted towards each series' end, where the model is read.
-        position = np.arange(len(rows)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        position = np.arange(len(rows)) - np.repeat(
+            np.cumsum(lengths) - lengths, lengths
+        )
         end_weight = ((position + 1) / np.repeat(lengths, lengths)) ** self.end_emphasis
         row_weight = end_weight * np.repeat(sample_weight, lengths)
         if not row_weight.sum() > 0:

@@ -54,7 +54,9 @@ def expected_failed_checks(estimator):
         SignalAccumulativeClassifier(decay=0.9, **CHEAP),
         SignalAccumulativeClassifier(decay=(0.5, 0.95), dropout=0.0, **CHEAP),
         SignalAccumulativeClassifier(decay=0.5, learn_decay=True, window=16, **CHEAP),
-        SignalAccumulativeClassifier(accumulator="convolution", max_dilation=2, **CHEAP),
+        SignalAccumulativeClassifier(
+            accumulator="convolution", max_dilation=2, **CHEAP
+        ),
         # 2-D X is (n_series, n_timepoints): univariate series.
         SignalAccumulativeSeriesClassifier(**CHEAP),
     ],

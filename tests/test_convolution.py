@@ -1,4 +1,4 @@
-"""The convolution accumulator: causal convolutions, their accumulators, the estimator."""
+"""The convolution accumulator: causal convolutions, accumulators, estimator."""
 
 import io
 

@@ -52,7 +52,9 @@ def test_each_series_is_predicted_on_its_own_from_a_fresh_state():
     reversed_ = clf.predict_proba(X[::-1])
     np.testing.assert_allclose(reversed_[::-1], together, atol=1e-6)
     for k in (0, 7):
-        np.testing.assert_allclose(clf.predict_proba(X[k : k + 1]), together[k : k + 1], atol=1e-6)
+        np.testing.assert_allclose(
+            clf.predict_proba(X[k : k + 1]), together[k : k + 1], atol=1e-6
+        )
     assert len(clf.estimator_.accumulators_) == 0  # predict kept no stream
 
 
@@ -73,7 +75,9 @@ def test_works_in_grid_search_with_kfold_and_in_a_pipeline():
         cv=KFold(3, shuffle=True, random_state=0),
     ).fit(flat, y)
     assert search.best_score_ > 0.8
-    pipe = make_pipeline(FunctionTransformer(np.negative), SignalAccumulativeSeriesClassifier(**CHEAP))
+    pipe = make_pipeline(
+        FunctionTransformer(np.negative), SignalAccumulativeSeriesClassifier(**CHEAP)
+    )
     assert pipe.fit(flat, y).score(flat, y) > 0.8
 
 
