@@ -116,9 +116,10 @@ class TightLoopNet(NeuralNet):
     skorch dispatches every callback hook, builds an optimizer closure and
     syncs the loss with ``.item()`` for every mini-batch; for a small MLP that
     costs a third of the time. When no callback listens to batches, the epoch
-    runs as a plain loop instead and writes the same per-batch history, plus
-    ``train_acc``, once at its end. Anything else (initialisation, optimizer,
-    epoch callbacks, history, ``partial_fit``) is skorch's own; a callback
+    runs as a plain loop instead and writes the same per-batch history once at
+    its end (and feeds :class:`TrainAccuracy`, when the net has it). Anything
+    else (initialisation, optimizer, epoch callbacks, history,
+    ``partial_fit``) is skorch's own; a callback
     with a batch hook (``ProgressBar``, gradient clipping, ...) gets skorch's
     loop unchanged.
     """
@@ -138,7 +139,8 @@ class TightLoopNet(NeuralNet):
             )
         self._set_training(True)
         module, criterion, optimizer = self.module_, self.criterion_, self.optimizer_
-        losses, sizes, predicted, labels = [], [], [], []
+        accuracy = [cb for _, cb in self.callbacks_ if isinstance(cb, TrainAccuracy)]
+        losses, sizes = [], []
         for X, target in iterator:  # tensors already on the device
             optimizer.zero_grad(set_to_none=True)
             y_pred = module(**X) if isinstance(X, dict) else module(X)
@@ -147,13 +149,11 @@ class TightLoopNet(NeuralNet):
             optimizer.step()
             losses.append(loss.detach())
             sizes.append(len(target[0]))
-            predicted.append(y_pred.detach().argmax(dim=1))
-            labels.append(target[0])
-        correct = (torch.cat(predicted) == torch.cat(labels)).sum()
+            for callback in accuracy:
+                callback.add(y_pred, target[0])
         history = self.history
         for value, size in zip(torch.stack(losses).tolist(), sizes):  # one sync
             history.new_batch()
             history.record_batch(prefix + "_loss", value)
             history.record_batch(prefix + "_batch_size", size)
         history.record(prefix + "_batch_count", len(sizes))
-        history.record("train_acc", float(correct) / sum(sizes))
