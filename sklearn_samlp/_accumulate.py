@@ -457,6 +457,7 @@ def _factorize(stream_ids, n_rows):
             f"stream_ids must be 1-dimensional with one id per row of X "
             f"({n_rows}), got shape {ids.shape}."
         )
+    _check_no_nan(ids, "stream_ids")
     try:
         uniques, codes = np.unique(ids, return_inverse=True)
         return uniques.tolist(), codes.ravel()
@@ -466,6 +467,21 @@ def _factorize(stream_ids, n_rows):
             (index.setdefault(i, len(index)) for i in ids.tolist()), np.intp, n_rows
         )
         return list(index), codes
+
+
+def _check_no_nan(ids, name):
+    """Refuse NaN (and NaT) ids: NaN != NaN, so a NaN id could never be found."""
+    kind = ids.dtype.kind
+    if kind in "fc":
+        bad = np.isnan(ids).any()
+    elif kind in "mM":
+        bad = np.isnat(ids).any()
+    elif kind == "O":
+        bad = any(i != i for i in ids.tolist())
+    else:
+        bad = False
+    if bad:
+        raise ValueError(f"{name} must not contain NaN.")
 
 
 def accumulate(X, decay, *, initial_state=None, stream_ids=None):

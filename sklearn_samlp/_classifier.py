@@ -32,6 +32,7 @@ from ._net import (
 )
 from ._persistence import load_estimator, save_estimator
 from ._streams import StreamStates
+from ._validation import check_device, check_layer_sizes
 
 _PREDICT_BATCH = 65536  # rows per forward pass at inference: memory, not accuracy
 _DECAY_LR_FACTOR = 30.0  # learning rate of the decays' logits, relative to lr
@@ -54,15 +55,44 @@ def _decay_epochs(max_epochs):
     return max(1, max_epochs // 2)
 
 
-def _finite_float_matrix(X):
-    """Whether ``X`` is a non-empty 2-D float ndarray of finite values."""
-    return (
+def _finite_float32(X):
+    """``X`` as float32 if it is a non-empty 2-D float ndarray finite in float32.
+
+    Finiteness is checked after the cast: 1e39 is finite in float64 but
+    overflows to infinity in float32. None for anything else.
+    """
+    if not (
         type(X) is np.ndarray
         and X.ndim == 2
         and X.shape[0] > 0
         and X.dtype in (np.float32, np.float64)
-        and bool(np.isfinite(X).all())
-    )
+    ):
+        return None
+    with np.errstate(over="ignore"):  # detected below
+        X = X.astype(np.float32, copy=False)
+    return X if bool(np.isfinite(X).all()) else None
+
+
+def _check_n_classes(classes):
+    """Refuse a single class, as scikit-learn's classifiers do."""
+    if len(classes) < 2:
+        raise ValueError(
+            "The number of classes has to be greater than one; got "
+            f"{len(classes)} class."
+        )
+
+
+def _check_classes(classes):
+    """``classes`` of ``partial_fit`` sorted and unique; NaN or one class raise."""
+    classes = np.unique(np.asarray(classes))
+    if (
+        classes.dtype.kind in "fc"
+        and np.isnan(classes).any()
+        or (classes.dtype == object and any(c != c for c in classes))
+    ):
+        raise ValueError(f"classes must not contain NaN, got {classes.tolist()}.")
+    _check_n_classes(classes)
+    return classes
 
 
 def _unit_mean(sample_weight):
@@ -245,6 +275,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self.time_unit = time_unit
         self.callbacks = callbacks
 
+    def _validate_params(self):
+        super()._validate_params()
+        # Beyond the constraints: every layer size, and a device that exists.
+        check_layer_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
+        check_device("device", self.device)
+
     # ------------------------------------------------------------------ input
 
     @contextmanager
@@ -280,14 +316,13 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         # a 1-D label array, is checked in microseconds; anything else gets
         # scikit-learn's conversion and messages. Labels are then encoded
         # against classes_, which rejects any other label.
-        fast = (
-            not reset
-            and _finite_float_matrix(X)
-            and (no_y or (type(y) is np.ndarray and y.shape == (X.shape[0],)))
+        X32 = None if reset else _finite_float32(X)
+        fast = X32 is not None and (
+            no_y or (type(y) is np.ndarray and y.shape == (X.shape[0],))
         )
         if fast:
             validate_data(self, X, skip_check_array=True, reset=False)
-            X = X.astype(np.float32, copy=False)
+            X = X32
         elif no_y:
             X = validate_data(self, X, dtype=np.float32, reset=reset)
         else:
@@ -486,6 +521,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 reset=True,
             )
             classes = np.unique(y)
+            _check_n_classes(classes)
             y_codes = self._encode(y, classes)
             streams = self._new_streams(X.shape[1])
             if self.learn_decay:  # windows of the rows; validates them too
@@ -498,19 +534,26 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 prepared = self._prepare(
                     streams, X, y_codes, stream_ids, timestamps, sample_weight
                 )
-        rng_state = self._initial_rng_state()
-        if self.learn_decay:
-            decays, rng_state = self._learn_decays(
-                windows, streams, len(classes), rng_state
+            # Still inside: a failure in training leaves the estimator as it was.
+            rng_state = self._initial_rng_state()
+            if self.learn_decay:
+                decays, rng_state = self._learn_decays(
+                    windows, streams, len(classes), rng_state
+                )
+                streams = StreamStates(decays, X.shape[1], self.time_unit)
+                prepared = self._prepare(
+                    streams, X, y_codes, stream_ids, timestamps, sample_weight
+                )
+            net = self._build_net(streams, len(classes))
+            self._train(
+                classes,
+                net,
+                streams,
+                rng_state,
+                prepared,
+                self.max_epochs,
+                initialize=True,
             )
-            streams = StreamStates(decays, X.shape[1], self.time_unit)
-            prepared = self._prepare(
-                streams, X, y_codes, stream_ids, timestamps, sample_weight
-            )
-        net = self._build_net(streams, len(classes))
-        self._train(
-            classes, net, streams, rng_state, prepared, self.max_epochs, initialize=True
-        )
         self.n_iter_ = self.max_epochs
         return self
 
@@ -546,7 +589,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if classes is not None:
-            classes = np.unique(np.asarray(classes))
+            classes = _check_classes(classes)
             if not first_call and not np.array_equal(classes, self.classes_):
                 raise ValueError(
                     f"`classes={classes.tolist()}` is not the same as on the first "
@@ -573,9 +616,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             prepared = self._prepare(
                 streams, X, y_codes, stream_ids, timestamps, sample_weight
             )
-        self._train(
-            classes, net, streams, rng_state, prepared, 1, initialize=first_call
-        )
+            self._train(
+                classes, net, streams, rng_state, prepared, 1, initialize=first_call
+            )
         self.n_iter_ = 1 if first_call else self.n_iter_ + 1
         return self
 

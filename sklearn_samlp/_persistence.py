@@ -9,9 +9,12 @@ as JSON strings, so that ``1`` and ``"1"`` stay distinct.
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+import contextlib
 import json
 import os
 import pickle
+import stat
+import tempfile
 
 import numpy as np
 import torch
@@ -85,10 +88,52 @@ def save_estimator(estimator, path):
         "rng_state": torch.from_numpy(estimator._rng_state.copy()),
         "n_iter": int(estimator.n_iter_),
     }
-    directory = os.path.dirname(os.fspath(path))
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    torch.save(content, path)
+    write_atomically(content, path)
+
+
+def write_atomically(content, path):
+    """``torch.save(content)`` to ``path`` so that the file is whole or absent.
+
+    The content goes to a temporary file in the same folder, flushed to disk,
+    which then replaces ``path`` in one rename: a write that fails midway (disk
+    full, file-size limit, interrupt) leaves any previous file at ``path`` as
+    it was. Raises OSError when ``path`` cannot be written.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot save to {path!r}: it is a directory.")
+    if os.path.lexists(path) and not os.path.isfile(path):
+        # A device, a pipe, a socket: a rename would replace it, not write to it.
+        raise OSError(f"cannot save to {path!r}: it is not a regular file.")
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
+    )
+    try:
+        with os.fdopen(fd, "wb") as f:
+            try:
+                torch.save(content, f)
+            except RuntimeError as exc:  # torch reports failed writes so
+                raise OSError(f"cannot save to {path!r}: {exc}") from exc
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, _mode_of(path))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _mode_of(path):
+    """Permissions for the new file: the old file's, else 0o666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)  # read it: os has no getter
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _to_cpu(obj):

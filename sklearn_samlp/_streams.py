@@ -235,10 +235,16 @@ class StreamStates:
         self.last_time[rows] = update.last_time
 
     def reset(self, stream_ids=None):
-        """Forget every stream, or only ``stream_ids`` (unknown ids are ignored)."""
+        """Forget every stream, or only ``stream_ids`` (unknown ids are ignored).
+
+        ``stream_ids`` is a sequence of ids, or one id that is not a sequence.
+        """
         if stream_ids is None:
             keep = []
         else:
+            stream_ids = np.asarray(stream_ids)
+            if stream_ids.ndim == 0:  # one id
+                stream_ids = stream_ids.reshape(1)
             ids, _ = _factorize(stream_ids, len(stream_ids))
             drop = set(ids)
             keep = [sid for sid in self.index if sid not in drop]
