@@ -109,6 +109,19 @@ def _as_tensor(X):
     return tensor, from_numpy
 
 
+def bias_correction(log_decay, elapsed):
+    """``1 - d^n``: the total weight a scan from zero gives after ``n`` steps.
+
+    Dividing a state by it turns the scan into a weighted average of the rows
+    seen (see :mod:`sklearn_samlp._streams`). numpy arrays or torch tensors
+    (differentiable in both arguments), broadcast together; ``log_decay`` may
+    be ``-inf`` for a zero decay.
+    """
+    if isinstance(log_decay, torch.Tensor) or isinstance(elapsed, torch.Tensor):
+        return -torch.expm1(elapsed * log_decay)
+    return -np.expm1(elapsed * log_decay)
+
+
 def _block_layout(lengths, block):
     """Where each row of streams stored one after another goes in the blocks.
 
@@ -266,6 +279,7 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
         return torch.stack(
             [_short_scan(u, decay, h0[k, 0], scaled) for k, decay in enumerate(decays)]
         )
+    block = _block_size(lengths, block)
     dest, blocks_per_stream, block_stream = _block_layout(lengths, block)
     n_blocks = len(block_stream)
     padded_rows = n_blocks * block
@@ -314,6 +328,18 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
         )
         out[k] = states[:n_rows] if n_streams == 1 else states[dest_t]
     return out
+
+
+def _block_size(lengths, block):
+    """The largest power of two up to ``block`` that pads the rows at most 2x.
+
+    Streams are padded to whole blocks: a million one-row streams in blocks of
+    32 would hold 32 times their rows. Long streams keep the full block.
+    """
+    n_rows = lengths.sum()
+    while block > 1 and (-(-lengths // block)).sum() * block > 2 * n_rows:
+        block //= 2
+    return block
 
 
 def _short_scan(u, decay, h0, scaled):

@@ -31,10 +31,10 @@ from ._net import (
     WeightedCrossEntropy,
 )
 from ._persistence import load_estimator, save_estimator
+from ._serving import FrozenModule, serialised
 from ._streams import StreamStates
 from ._validation import check_device, check_layer_sizes
 
-_PREDICT_BATCH = 65536  # rows per forward pass at inference: memory, not accuracy
 _DECAY_LR_FACTOR = 30.0  # learning rate of the decays' logits, relative to lr
 
 
@@ -486,8 +486,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             net.partial_fit(dataset, epochs=epochs)
         streams.commit(update)
         self.classes_, self.net_, self._streams = classes, net, streams
+        # What predict runs: swapped in whole, so it never sees half an update.
+        self._predictor = FrozenModule(net.module_)
         self._rng_state = rng["rng_state"]
 
+    @serialised
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
         """Forget all streams, then train for ``max_epochs`` epochs.
@@ -557,6 +560,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = self.max_epochs
         return self
 
+    @serialised
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self, X, y, classes=None, stream_ids=None, timestamps=None, sample_weight=None
@@ -632,6 +636,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         )
         return X, stream_ids, timestamps
 
+    @serialised
     def update_accumulators(self, X, stream_ids=None, timestamps=None):
         """Advance the accumulators over unlabeled rows, without training.
 
@@ -649,6 +654,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self._streams.commit(self._streams.advance(*rows, device=self.device))
         return self
 
+    @serialised
     def reset_accumulators(self, stream_ids=None):
         """Forget all streams, or only the given ones; they restart from zero.
 
@@ -683,16 +689,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X, stream_ids, timestamps):
         rows = self._rows(X, stream_ids, timestamps)
+        predictor = self._predictor  # one snapshot for the whole call
         features, _ = self._streams.features(*rows, device=self.device)
-        module = self.net_.module_
-        if module.training:  # left in eval mode: skorch sets train mode to train
-            module.eval()
-        with torch.inference_mode():
-            if len(features) <= _PREDICT_BATCH:
-                return module(features)
-            return torch.cat(
-                [module(batch) for batch in features.split(_PREDICT_BATCH)]
-            )
+        return predictor(features)
 
     def predict(self, X, stream_ids=None, timestamps=None):
         """Class of each row, from the carried state; changes nothing.
@@ -751,8 +750,16 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ persistence
 
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # may be __dict__ itself
+        state.pop("_lock", None)  # locks cannot be pickled; a copy gets its own
+        state.pop("_predictor", None)  # rebuilt from net_
+        return state
+
     def __setstate__(self, state):
         super().__setstate__(state)
+        if "net_" in state:
+            self._predictor = FrozenModule(self.net_.module_)
         # Unpickled where CUDA is missing, skorch moves the net to the CPU
         # (with a DeviceWarning); the estimator follows it there.
         if torch.device(self.device).type == "cuda" and not torch.cuda.is_available():

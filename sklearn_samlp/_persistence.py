@@ -19,6 +19,7 @@ import tempfile
 import numpy as np
 import torch
 
+from ._serving import FrozenModule
 from ._streams import StreamStates
 
 FORMAT = "sklearn_samlp.SignalAccumulativeClassifier"
@@ -230,6 +231,7 @@ def load_estimator(cls, path, device=None):
     if names:
         estimator.feature_names_in_ = np.array(names, dtype=object)
     estimator.net_, estimator._streams = net, streams
+    estimator._predictor = FrozenModule(net.module_)
     estimator._rng_state = content["rng_state"].numpy().copy()
     estimator.n_iter_ = int(content["n_iter"])
     return estimator

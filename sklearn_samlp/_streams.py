@@ -20,15 +20,27 @@ stream's first row.
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ._accumulate import _decay_bank, _factorize, as_tensor, scan_codes
+from ._accumulate import (
+    _check_no_nan,
+    _decay_bank,
+    _factorize,
+    as_tensor,
+    bias_correction,
+    scan_codes,
+)
 
 # The key of the single stream of calls made without ``stream_ids``.
 DEFAULT_STREAM = None
+# Calls of at most this many rows on the CPU take the short path: a loop over
+# the rows in numpy, O(1) per row in the number of streams, no scan set-up.
+SHORT_CALL = 8
+_ARRAYS = ("states", "elapsed", "last_time")
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,21 @@ class StreamStates:
         Features of a row.
     time_unit : float, default=1.0
         Timestamps are divided by it: a gap of one unit decays as one row.
+
+    Notes
+    -----
+    The states live in arrays that grow by doubling, one row per stream, so
+    a stream costs ``4 * width + 16`` bytes of state (float32 accumulators,
+    float64 elapsed and last time) plus its entry in the ``index`` dict (about
+    100 bytes with a small int or short str id), whether it saw one row or a
+    million. ``states``, ``elapsed`` and ``last_time`` are views of the rows in
+    use.
+
+    Thread safety: reads of the state (:meth:`rows`) and writes
+    (:meth:`commit`, :meth:`reset`) hold a lock, so a reader sees every stream
+    of a call either before or after a concurrent commit, never half of it.
+    Read-modify-write sequences (advance, then commit) must be serialised by
+    the caller, as the estimator does.
     """
 
     def __init__(self, decays, n_features, time_unit=1.0):
@@ -89,10 +116,112 @@ class StreamStates:
             [np.broadcast_to(d, n_features) for d in self.decays]
         )
         self.time_unit = float(time_unit)
-        self.index = {}  # stream id -> row of the arrays below
-        self.states = np.zeros((0, self.width), dtype=np.float32)
-        self.elapsed = np.zeros(0, dtype=np.float64)
-        self.last_time = np.zeros(0, dtype=np.float64)  # NaN: never timestamped
+        # The short path's constants, per accumulated feature.
+        self._decay_flat = self.decay_matrix.reshape(-1)
+        self._decay32 = self._decay_flat.astype(np.float32)
+        self._one_minus32 = (1 - self._decay_flat).astype(np.float32)
+        with np.errstate(divide="ignore"):  # log(0) = -inf: d^elapsed = 0
+            self._log_decay = np.log(self._decay_flat)
+        # 1 - d^n is 1 to float32 precision once d^n < 2^-26.
+        d_max = float(self._decay_flat.max())
+        self._correct_below = -26 * np.log(2) / np.log(d_max) if d_max > 0 else 0.0
+        self._lock = threading.RLock()
+        self._set_arrays({}, *self._empty(0))
+
+    def _empty(self, n_rows):
+        return (
+            np.zeros((n_rows, self.width), dtype=np.float32),
+            np.zeros(n_rows, dtype=np.float64),
+            np.full(n_rows, np.nan),  # NaN: never timestamped
+        )
+
+    def _set_arrays(self, index, states, elapsed, last_time):
+        """Install ``index`` and arrays whose first ``len(index)`` rows are used."""
+        self.index = index  # stream id -> row of the arrays below
+        self._buffers = (states, elapsed, last_time)
+
+    # The rows in use, as views; assigning one replaces its rows in use.
+    states = property(
+        lambda self: self._buffers[0][: len(self.index)],
+        lambda self, value: self._assign(0, value),
+    )
+    elapsed = property(
+        lambda self: self._buffers[1][: len(self.index)],
+        lambda self, value: self._assign(1, value),
+    )
+    last_time = property(
+        lambda self: self._buffers[2][: len(self.index)],
+        lambda self, value: self._assign(2, value),
+    )
+
+    def _assign(self, k, value):
+        buffers = list(self._buffers)
+        buffers[k] = np.array(value, dtype=buffers[k].dtype)
+        self._buffers = tuple(buffers)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        del state["_lock"]
+        n = len(self.index)  # no spare capacity in a pickle
+        state["_buffers"] = tuple(b[:n].copy() for b in self._buffers)
+        return state
+
+    def __setstate__(self, state):
+        if "_buffers" not in state:  # pickled before the buffers existed
+            state["_buffers"] = tuple(state.pop(name) for name in _ARRAYS)
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def to_arrays(self):
+        """``(ids, states, elapsed, last_time)``: the state of every stream.
+
+        ``ids`` is a list in row order; the arrays are copies.
+        """
+        with self._lock:
+            ids = list(self.index)
+            return (ids, *(b[: len(ids)].copy() for b in self._buffers))
+
+    @classmethod
+    def from_arrays(
+        cls, decays, n_features, time_unit, ids, states, elapsed, last_time
+    ):
+        """A :class:`StreamStates` holding the arrays of :meth:`to_arrays`.
+
+        Raises ValueError when the arrays contradict each other: shapes that
+        do not match the ids, duplicate or NaN ids, non-finite states,
+        elapsed times that are not positive, infinite last times.
+        """
+        streams = cls(decays, n_features, time_unit)
+        n = len(ids)
+        ids_array = np.empty(n, dtype=object)
+        ids_array[:] = ids
+        _check_no_nan(ids_array, "stream ids")
+        index = {sid: k for k, sid in enumerate(ids)}
+        if len(index) != n:
+            raise ValueError("the stream ids are not unique.")
+        arrays = []
+        for name, values, shape, dtype in zip(
+            _ARRAYS,
+            (states, elapsed, last_time),
+            ((n, streams.width), (n,), (n,)),
+            (np.float32, np.float64, np.float64),
+        ):
+            values = np.asarray(values)
+            if values.shape != shape:
+                raise ValueError(
+                    f"the stream {name} have shape {values.shape}, expected {shape} "
+                    "for the stream ids and the decays."
+                )
+            arrays.append(values.astype(dtype))
+        states, elapsed, last_time = arrays
+        if not np.isfinite(states).all():
+            raise ValueError("the stream states contain NaN or infinity.")
+        if not (np.isfinite(elapsed) & (elapsed > 0)).all():
+            raise ValueError("the stream elapsed times must be positive and finite.")
+        if np.isinf(last_time).any():
+            raise ValueError("the stream last times must be finite or NaN.")
+        streams._set_arrays(index, states, elapsed, last_time)
+        return streams
 
     @property
     def width(self):
@@ -104,17 +233,8 @@ class StreamStates:
 
     def rows(self, stream_ids, timestamps, n_rows):
         """Map the rows of a call onto the streams' current state."""
-        if stream_ids is None:
-            ids, codes = [DEFAULT_STREAM], np.zeros(n_rows, dtype=np.intp)
-        else:
-            ids, codes = _factorize(stream_ids, n_rows)
-        known = np.fromiter((self.index.get(sid, -1) for sid in ids), np.intp, len(ids))
-        seen = known >= 0
-        h0 = np.zeros((len(ids), self.width), dtype=np.float32)
-        elapsed0 = np.zeros(len(ids))
-        time0 = np.full(len(ids), np.nan)
-        h0[seen], elapsed0[seen] = self.states[known[seen]], self.elapsed[known[seen]]
-        time0[seen] = self.last_time[known[seen]]
+        ids, codes = self._codes(stream_ids, n_rows)
+        h0, elapsed0, time0 = self._gather(ids)
 
         lengths = np.bincount(codes, minlength=len(ids))
         last_rows = np.cumsum(lengths) - 1
@@ -149,6 +269,27 @@ class StreamStates:
         final_elapsed[lengths > 0] = elapsed[_last_index(codes, len(ids))][lengths > 0]
         return StreamRows(ids, codes, h0, steps, elapsed, final_elapsed, final_time)
 
+    def _codes(self, stream_ids, n_rows):
+        """``(ids, codes)`` of the rows' streams; see :func:`_factorize`."""
+        if stream_ids is None:
+            return [DEFAULT_STREAM], np.zeros(n_rows, dtype=np.intp)
+        return _factorize(stream_ids, n_rows)
+
+    def _gather(self, ids):
+        """Raw state, elapsed and last time of ``ids`` (zeros, 0, NaN if new)."""
+        states, elapsed, last_time = self._empty(len(ids))
+        with self._lock:
+            index = self.index
+            known = np.fromiter((index.get(sid, -1) for sid in ids), np.intp, len(ids))
+            seen = known >= 0
+            if seen.all():  # no boolean masks: the common case of known streams
+                return tuple(b[known] for b in self._buffers)
+            rows = known[seen]
+            states[seen] = self._buffers[0][rows]
+            elapsed[seen] = self._buffers[1][rows]
+            last_time[seen] = self._buffers[2][rows]
+        return states, elapsed, last_time
+
     def _scan(self, X, stream_ids, timestamps, device):
         rows = self.rows(stream_ids, timestamps, X.shape[0])
         x = as_tensor(X, device)
@@ -162,7 +303,68 @@ class StreamStates:
 
     def advance(self, X, stream_ids=None, timestamps=None, device="cpu"):
         """The :class:`StateUpdate` that carries each stream over ``X``."""
+        if self._is_short(X, device):
+            return self._short(X, stream_ids, timestamps, features=False)[1]
         return self._scan(X, stream_ids, timestamps, device)[3]
+
+    def _is_short(self, X, device):
+        return (
+            type(X) is np.ndarray
+            and X.shape[0] <= SHORT_CALL
+            and X.dtype == np.float32
+            and torch.device(device).type == "cpu"
+        )
+
+    def _short(self, X, stream_ids, timestamps, features=True):
+        """Features and update of a few rows, one numpy step per row.
+
+        The same recurrence as the scan, row by row: a stream's state moves
+        by ``a = g a + (1 - g) x`` with ``g = d^step``, O(1) in the number of
+        streams and in the length of their past.
+        """
+        n_rows, n_features = X.shape
+        ids, codes = self._codes(stream_ids, n_rows)
+        h, elapsed, last_time = self._gather(ids)
+        codes = codes.tolist()
+        decay = self._decay_flat
+        n_decays = len(self.decays)
+        out = (
+            np.empty((n_rows, n_features + self.width), np.float32)
+            if features
+            else None
+        )
+        if timestamps is not None:
+            times = np.asarray(timestamps, dtype=np.float64) / self.time_unit
+        tiled = np.tile(X, (1, n_decays))  # x under each decay of the bank
+        for i, c in enumerate(codes):
+            x = X[i]
+            if timestamps is None:
+                step = 1.0
+                g, one_minus_g = self._decay32, self._one_minus32
+                last_time[c] += 1.0  # stays NaN for a never-timestamped stream
+            else:
+                t = times[i]
+                previous = last_time[c]
+                step = 1.0 if np.isnan(previous) else t - previous
+                if not step > 0:
+                    raise ValueError(
+                        "timestamps must increase strictly within each stream, also "
+                        "from one call to the next."
+                    )
+                g = decay**step
+                g, one_minus_g = g.astype(np.float32), (1 - g).astype(np.float32)
+                last_time[c] = t
+            state = h[c]
+            state *= g
+            state += one_minus_g * tiled[i]
+            elapsed[c] += step
+            if features:
+                out[i, :n_features] = x
+                out[i, n_features:] = state
+                if elapsed[c] < self._correct_below:
+                    out[i, n_features:] /= bias_correction(self._log_decay, elapsed[c])
+        update = StateUpdate(ids, h, elapsed, last_time)
+        return (None if out is None else torch.from_numpy(out)), update
 
     def features(self, X, stream_ids=None, timestamps=None, device="cpu"):
         """Network input ``[x_t, a_t(d) for d in decays]`` of every row.
@@ -185,27 +387,25 @@ class StreamStates:
         update : StateUpdate
             State of each stream of the call after its last row.
         """
+        if self._is_short(X, device):
+            return self._short(X, stream_ids, timestamps)
         rows, x, states, update = self._scan(X, stream_ids, timestamps, device)
         n_features = self.n_features
         features = x.new_empty((x.shape[0], n_features + self.width))
         features[:, :n_features] = x
         features[:, n_features:] = states
         del states
-        # Divide by 1 - d^elapsed only where it is not 1 to float32 precision
-        # (d^elapsed >= 2^-26): the first rows of each stream.
-        d_max = float(self.decay_matrix.max())
-        if d_max > 0:
-            needed = np.flatnonzero(rows.elapsed < -26 * np.log(2) / np.log(d_max))
-            if needed.size:
-                with np.errstate(divide="ignore"):  # log(0) = -inf: d^elapsed = 0
-                    log_decay = np.log(self.decay_matrix).reshape(1, -1)
-                elapsed = rows.elapsed[needed, None]
-                weight_sums = torch.as_tensor(
-                    -np.expm1(elapsed * log_decay), device=device
-                )
-                index = torch.as_tensor(needed, device=device)
-                corrected = features[index, n_features:] / weight_sums
-                features[index, n_features:] = corrected.to(features.dtype)
+        # Divide by 1 - d^elapsed only where it is not 1 to float32 precision:
+        # the first rows of each stream.
+        needed = np.flatnonzero(rows.elapsed < self._correct_below)
+        if needed.size:
+            weight_sums = torch.as_tensor(
+                bias_correction(self._log_decay, rows.elapsed[needed, None]),
+                device=device,
+            )
+            index = torch.as_tensor(needed, device=device)
+            corrected = features[index, n_features:] / weight_sums
+            features[index, n_features:] = corrected.to(features.dtype)
         return features, update
 
     def _bank_array(self):
@@ -216,43 +416,54 @@ class StreamStates:
 
     def commit(self, update):
         """Store the state of the streams in ``update``."""
-        new = [sid for sid in update.stream_ids if sid not in self.index]
-        if new:
-            start = len(self.index)
-            self.index.update({sid: start + k for k, sid in enumerate(new)})
-            self.states = np.concatenate(
-                [self.states, np.zeros((len(new), self.width), np.float32)]
-            )
-            self.elapsed = np.concatenate([self.elapsed, np.zeros(len(new))])
-            self.last_time = np.concatenate([self.last_time, np.full(len(new), np.nan)])
-        rows = np.fromiter(
-            (self.index[sid] for sid in update.stream_ids),
-            np.intp,
-            len(update.stream_ids),
-        )
-        self.states[rows] = update.states
-        self.elapsed[rows] = update.elapsed
-        self.last_time[rows] = update.last_time
+        ids = update.stream_ids
+        with self._lock:
+            index = self.index
+            if len(ids) == 1:  # a short call: no array building
+                row = index.get(ids[0])
+                if row is None:
+                    self._grow(1)
+                    row = index[ids[0]] = len(index)
+                rows = slice(row, row + 1)
+            else:
+                new = [sid for sid in ids if sid not in index]
+                if new:
+                    self._grow(len(new))
+                    index.update(zip(new, range(len(index), len(index) + len(new))))
+                rows = np.fromiter((index[sid] for sid in ids), np.intp, len(ids))
+            states, elapsed, last_time = self._buffers
+            states[rows] = update.states
+            elapsed[rows] = update.elapsed
+            last_time[rows] = update.last_time
+
+    def _grow(self, n_new):
+        """Make room for ``n_new`` more streams, doubling the capacity."""
+        needed = len(self.index) + n_new
+        capacity = len(self._buffers[1])
+        if needed <= capacity:
+            return
+        capacity = max(needed, 2 * capacity, 16)
+        grown = self._empty(capacity)
+        for new, old in zip(grown, self._buffers):
+            new[: len(self.index)] = old[: len(self.index)]
+        self._buffers = grown
 
     def reset(self, stream_ids=None):
         """Forget every stream, or only ``stream_ids`` (unknown ids are ignored).
 
         ``stream_ids`` is a sequence of ids, or one id that is not a sequence.
         """
-        if stream_ids is None:
-            keep = []
-        else:
+        drop = None
+        if stream_ids is not None:
             stream_ids = np.asarray(stream_ids)
             if stream_ids.ndim == 0:  # one id
                 stream_ids = stream_ids.reshape(1)
-            ids, _ = _factorize(stream_ids, len(stream_ids))
-            drop = set(ids)
-            keep = [sid for sid in self.index if sid not in drop]
-        rows = np.fromiter((self.index[sid] for sid in keep), np.intp, len(keep))
-        self.index = {sid: k for k, sid in enumerate(keep)}
-        self.states = self.states[rows]
-        self.elapsed = self.elapsed[rows]
-        self.last_time = self.last_time[rows]
+            drop = set(_factorize(stream_ids, len(stream_ids))[0])
+        with self._lock:
+            keep = [] if drop is None else [s for s in self.index if s not in drop]
+            rows = np.fromiter((self.index[sid] for sid in keep), np.intp, len(keep))
+            index = {sid: k for k, sid in enumerate(keep)}
+            self._set_arrays(index, *(b[rows] for b in self._buffers))
 
 
 def _position_in_stream(codes, lengths):
