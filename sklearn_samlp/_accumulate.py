@@ -279,6 +279,13 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
         return torch.stack(
             [_short_scan(u, decay, h0[k, 0], scaled) for k, decay in enumerate(decays)]
         )
+    if n_streams == n_rows:  # one row per stream (many live streams): one step
+        return torch.stack(
+            [
+                _one_step(u, decay, h0[k], steps, scaled)
+                for k, decay in enumerate(decays)
+            ]
+        )
     block = _block_size(lengths, block)
     dest, blocks_per_stream, block_stream = _block_layout(lengths, block)
     n_blocks = len(block_stream)
@@ -328,6 +335,21 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
         )
         out[k] = states[:n_rows] if n_streams == 1 else states[dest_t]
     return out
+
+
+def _one_step(u, decay, h0, steps, scaled):
+    """``g h0 + c u`` row by row: the scan of streams that have one row each.
+
+    As in :func:`_local_scan`, the coefficients are computed in float64 (or the
+    learned decays' dtype) and rounded to the rows' dtype.
+    """
+    work = decay.dtype if isinstance(decay, torch.Tensor) else torch.float64
+    if steps is None:
+        g = torch.as_tensor(decay, dtype=work, device=u.device).reshape(1, -1)
+    else:
+        g = torch.pow(decay, steps.to(work)[:, None])
+    c = (1 - g) if scaled else torch.ones_like(g)
+    return torch.addcmul(c.to(u.dtype) * u, g.to(u.dtype), h0)
 
 
 def _block_size(lengths, block):

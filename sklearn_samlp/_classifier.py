@@ -321,7 +321,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             no_y or (type(y) is np.ndarray and y.shape == (X.shape[0],))
         )
         if fast:
-            validate_data(self, X, skip_check_array=True, reset=False)
+            # A bare ndarray has no feature names: with none fitted either,
+            # only the width is left to check (validate_data costs ~20 us).
+            if "feature_names_in_" in self.__dict__ or X.shape[1] != getattr(
+                self, "n_features_in_", None
+            ):
+                validate_data(self, X, skip_check_array=True, reset=False)
             X = X32
         elif no_y:
             X = validate_data(self, X, dtype=np.float32, reset=reset)
@@ -630,7 +635,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     def _rows(self, X, stream_ids, timestamps):
         """Validated rows of an inference call: ``(X, stream_ids, timestamps)``."""
-        check_is_fitted(self)
+        if "_predictor" not in self.__dict__:  # set last by a successful fit
+            check_is_fitted(self)
         X, _, stream_ids, timestamps, _ = self._validate_input(
             X, stream_ids=stream_ids, timestamps=timestamps, reset=False
         )

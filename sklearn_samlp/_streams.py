@@ -30,6 +30,7 @@ from ._accumulate import (
     _check_no_nan,
     _decay_bank,
     _factorize,
+    _one_step,
     as_tensor,
     bias_correction,
     scan_codes,
@@ -51,6 +52,9 @@ class StateUpdate:
     states: np.ndarray
     elapsed: np.ndarray
     last_time: np.ndarray
+    # (version of the index, row of each stream or -1) when the state was
+    # read: lets commit skip the dict look-ups if the index has not changed.
+    hint: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class StreamRows:
     elapsed: np.ndarray
     final_elapsed: np.ndarray
     final_time: np.ndarray
+    hint: tuple | None = None
 
 
 class StreamStates:
@@ -120,6 +125,9 @@ class StreamStates:
         self._decay_flat = self.decay_matrix.reshape(-1)
         self._decay32 = self._decay_flat.astype(np.float32)
         self._one_minus32 = (1 - self._decay_flat).astype(np.float32)
+        shape = self.decay_matrix.shape
+        self._decay32_2d = self._decay32.reshape(shape)
+        self._one_minus32_2d = self._one_minus32.reshape(shape)
         with np.errstate(divide="ignore"):  # log(0) = -inf: d^elapsed = 0
             self._log_decay = np.log(self._decay_flat)
         # 1 - d^n is 1 to float32 precision once d^n < 2^-26.
@@ -139,6 +147,7 @@ class StreamStates:
         """Install ``index`` and arrays whose first ``len(index)`` rows are used."""
         self.index = index  # stream id -> row of the arrays below
         self._buffers = (states, elapsed, last_time)
+        self._version = getattr(self, "_version", 0) + 1  # rows may have moved
 
     # The rows in use, as views; assigning one replaces its rows in use.
     states = property(
@@ -169,6 +178,7 @@ class StreamStates:
     def __setstate__(self, state):
         if "_buffers" not in state:  # pickled before the buffers existed
             state["_buffers"] = tuple(state.pop(name) for name in _ARRAYS)
+            state["_version"] = 0
         self.__dict__.update(state)
         self._lock = threading.RLock()
 
@@ -234,13 +244,14 @@ class StreamStates:
     def rows(self, stream_ids, timestamps, n_rows):
         """Map the rows of a call onto the streams' current state."""
         ids, codes = self._codes(stream_ids, n_rows)
-        h0, elapsed0, time0 = self._gather(ids)
+        h0, elapsed0, time0, hint = self._gather(ids, hint=True)
 
         lengths = np.bincount(codes, minlength=len(ids))
         last_rows = np.cumsum(lengths) - 1
+        one_each = len(ids) == n_rows  # a row for each stream: nothing to sort
         if timestamps is None:
             steps = None
-            position = _position_in_stream(codes, lengths)
+            position = 0 if one_each else _position_in_stream(codes, lengths)
             elapsed = elapsed0[codes] + position + 1
             final_time = time0 + lengths  # still NaN for never-timestamped streams
         else:
@@ -265,41 +276,96 @@ class StreamStates:
             elapsed = np.empty_like(sorted_elapsed)
             elapsed[order] = sorted_elapsed
             final_time = times[last_rows]
-        final_elapsed = np.zeros(len(ids))
-        final_elapsed[lengths > 0] = elapsed[_last_index(codes, len(ids))][lengths > 0]
-        return StreamRows(ids, codes, h0, steps, elapsed, final_elapsed, final_time)
+        if one_each:
+            final_elapsed = np.empty(len(ids))
+            final_elapsed[codes] = elapsed
+        else:
+            final_elapsed = np.zeros(len(ids))
+            last = _last_index(codes, len(ids))
+            final_elapsed[lengths > 0] = elapsed[last][lengths > 0]
+        return StreamRows(
+            ids, codes, h0, steps, elapsed, final_elapsed, final_time, hint
+        )
 
     def _codes(self, stream_ids, n_rows):
         """``(ids, codes)`` of the rows' streams; see :func:`_factorize`."""
         if stream_ids is None:
             return [DEFAULT_STREAM], np.zeros(n_rows, dtype=np.intp)
+        if (
+            n_rows <= SHORT_CALL
+            and isinstance(stream_ids, np.ndarray)
+            and stream_ids.dtype.kind not in "mM"  # NaT.tolist() is None
+        ):
+            return _factorize_few(stream_ids, n_rows)
         return _factorize(stream_ids, n_rows)
 
-    def _gather(self, ids):
-        """Raw state, elapsed and last time of ``ids`` (zeros, 0, NaN if new)."""
-        states, elapsed, last_time = self._empty(len(ids))
+    def _gather(self, ids, hint=False):
+        """Raw state, elapsed and last time of ``ids`` (zeros, 0, NaN if new).
+
+        With ``hint``, also ``(version, rows)`` for :attr:`StateUpdate.hint`.
+        """
         with self._lock:
             index = self.index
+            if len(ids) == 1 and not hint:  # one stream: no index arrays
+                row = index.get(ids[0])
+                if row is None:
+                    return self._empty(1)
+                return tuple(b[row : row + 1].copy() for b in self._buffers)
             known = np.fromiter((index.get(sid, -1) for sid in ids), np.intp, len(ids))
+            version = self._version
             seen = known >= 0
             if seen.all():  # no boolean masks: the common case of known streams
-                return tuple(b[known] for b in self._buffers)
-            rows = known[seen]
-            states[seen] = self._buffers[0][rows]
-            elapsed[seen] = self._buffers[1][rows]
-            last_time[seen] = self._buffers[2][rows]
-        return states, elapsed, last_time
+                arrays = tuple(b[known] for b in self._buffers)
+            else:
+                arrays = self._empty(len(ids))
+                rows = known[seen]
+                for array, buffer in zip(arrays, self._buffers):
+                    array[seen] = buffer[rows]
+        return (*arrays, (version, known)) if hint else arrays
 
     def _scan(self, X, stream_ids, timestamps, device):
         rows = self.rows(stream_ids, timestamps, X.shape[0])
         x = as_tensor(X, device)
-        states, final = scan_codes(
-            x, self._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
-        )
+        if len(rows.stream_ids) == len(x):  # a row for each stream: one step each
+            states, final = self._one_step(x, rows)
+        else:
+            states, final = scan_codes(
+                x, self._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
+            )
+            final = final.cpu().numpy()
         update = StateUpdate(
-            rows.stream_ids, final.cpu().numpy(), rows.final_elapsed, rows.final_time
+            rows.stream_ids, final, rows.final_elapsed, rows.final_time, rows.hint
         )
         return rows, x, states, update
+
+    def _one_step(self, x, rows):
+        """States of rows that each start their stream's call: no grouping.
+
+        The many-live-streams case (a row from each of a million streams)
+        needs neither sorting nor block layout; memory stays a few copies of
+        the rows. Returns the states (tensor, row order) and the final states
+        (ndarray, stream order).
+        """
+        codes = rows.codes
+        in_order = bool(codes[0] == 0 and np.all(np.diff(codes) == 1))
+        h0 = rows.initial_states if in_order else rows.initial_states[codes]
+        h0 = torch.as_tensor(h0, device=x.device)
+        steps = (
+            None if rows.steps is None else torch.as_tensor(rows.steps, device=x.device)
+        )
+        f = self.n_features
+        states = x.new_empty((len(x), self.width))
+        for k, decay in enumerate(self._bank_array()):
+            if not isinstance(decay, float):
+                decay = torch.as_tensor(decay, device=x.device)
+            cols = slice(k * f, (k + 1) * f)
+            states[:, cols] = _one_step(x, decay, h0[:, cols], steps, scaled=True)
+        del h0
+        final = states.cpu().numpy()  # shares memory on the CPU; never written
+        if not in_order:
+            final = np.empty_like(final)
+            final[codes] = states.cpu().numpy()
+        return states, final
 
     def advance(self, X, stream_ids=None, timestamps=None, device="cpu"):
         """The :class:`StateUpdate` that carries each stream over ``X``."""
@@ -312,7 +378,7 @@ class StreamStates:
             type(X) is np.ndarray
             and X.shape[0] <= SHORT_CALL
             and X.dtype == np.float32
-            and torch.device(device).type == "cpu"
+            and (device == "cpu" or torch.device(device).type == "cpu")
         )
 
     def _short(self, X, stream_ids, timestamps, features=True):
@@ -325,45 +391,41 @@ class StreamStates:
         n_rows, n_features = X.shape
         ids, codes = self._codes(stream_ids, n_rows)
         h, elapsed, last_time = self._gather(ids)
-        codes = codes.tolist()
-        decay = self._decay_flat
-        n_decays = len(self.decays)
-        out = (
-            np.empty((n_rows, n_features + self.width), np.float32)
-            if features
-            else None
-        )
+        # (n_streams, n_decays, n_features) view: x broadcasts over the bank.
+        h3 = h.reshape(len(ids), -1, n_features)
+        elapsed, last_time = elapsed.tolist(), last_time.tolist()
+        out = None
+        if features:
+            out = np.empty((n_rows, n_features + self.width), np.float32)
+            out[:, :n_features] = X
         if timestamps is not None:
-            times = np.asarray(timestamps, dtype=np.float64) / self.time_unit
-        tiled = np.tile(X, (1, n_decays))  # x under each decay of the bank
-        for i, c in enumerate(codes):
-            x = X[i]
+            times = (np.asarray(timestamps, dtype=np.float64) / self.time_unit).tolist()
+        g, one_minus_g = self._decay32_2d, self._one_minus32_2d
+        for i, c in enumerate(codes.tolist()):
             if timestamps is None:
                 step = 1.0
-                g, one_minus_g = self._decay32, self._one_minus32
                 last_time[c] += 1.0  # stays NaN for a never-timestamped stream
             else:
-                t = times[i]
-                previous = last_time[c]
-                step = 1.0 if np.isnan(previous) else t - previous
+                t, previous = times[i], last_time[c]
+                step = 1.0 if previous != previous else t - previous  # NaN: first
                 if not step > 0:
                     raise ValueError(
                         "timestamps must increase strictly within each stream, also "
                         "from one call to the next."
                     )
-                g = decay**step
+                g = self.decay_matrix**step
                 g, one_minus_g = g.astype(np.float32), (1 - g).astype(np.float32)
                 last_time[c] = t
-            state = h[c]
+            state = h3[c]
             state *= g
-            state += one_minus_g * tiled[i]
+            state += one_minus_g * X[i]
             elapsed[c] += step
             if features:
-                out[i, :n_features] = x
-                out[i, n_features:] = state
+                row = out[i, n_features:]
+                row[:] = h[c]
                 if elapsed[c] < self._correct_below:
-                    out[i, n_features:] /= bias_correction(self._log_decay, elapsed[c])
-        update = StateUpdate(ids, h, elapsed, last_time)
+                    row /= bias_correction(self._log_decay, elapsed[c])
+        update = StateUpdate(ids, h, np.array(elapsed), np.array(last_time))
         return (None if out is None else torch.from_numpy(out)), update
 
     def features(self, X, stream_ids=None, timestamps=None, device="cpu"):
@@ -397,15 +459,22 @@ class StreamStates:
         del states
         # Divide by 1 - d^elapsed only where it is not 1 to float32 precision:
         # the first rows of each stream.
+        # In the rows' dtype: a million rows' float64 weights would cost more
+        # memory than their features.
         needed = np.flatnonzero(rows.elapsed < self._correct_below)
         if needed.size:
-            weight_sums = torch.as_tensor(
-                bias_correction(self._log_decay, rows.elapsed[needed, None]),
-                device=device,
+            log_decay = torch.as_tensor(
+                self._log_decay, dtype=features.dtype, device=device
             )
-            index = torch.as_tensor(needed, device=device)
-            corrected = features[index, n_features:] / weight_sums
-            features[index, n_features:] = corrected.to(features.dtype)
+            elapsed = torch.as_tensor(rows.elapsed[needed], device=device)
+            weight_sums = bias_correction(
+                log_decay, elapsed.to(features.dtype)[:, None]
+            )
+            if needed.size == len(features):  # every row: no gather, no scatter
+                features[:, n_features:] /= weight_sums
+            else:
+                index = torch.as_tensor(needed, device=device)
+                features[index, n_features:] /= weight_sums
         return features, update
 
     def _bank_array(self):
@@ -424,11 +493,27 @@ class StreamStates:
                 if row is None:
                     self._grow(1)
                     row = index[ids[0]] = len(index)
+                    self._version += 1
                 rows = slice(row, row + 1)
+            elif update.hint is not None and update.hint[0] == self._version:
+                rows = update.hint[1]  # still valid: no dict look-ups
+                new = np.flatnonzero(rows < 0)
+                if new.size:
+                    self._grow(new.size)
+                    self._version += 1
+                    rows = rows.copy()
+                    start = len(index)
+                    rows[new] = np.arange(start, start + new.size)
+                    if new.size == len(ids):  # all new: no lists to build
+                        index.update(zip(ids, range(start, start + new.size)))
+                    else:
+                        new_ids = [ids[i] for i in new.tolist()]
+                        index.update(zip(new_ids, range(start, start + new.size)))
             else:
                 new = [sid for sid in ids if sid not in index]
                 if new:
                     self._grow(len(new))
+                    self._version += 1
                     index.update(zip(new, range(len(index), len(index) + len(new))))
                 rows = np.fromiter((index[sid] for sid in ids), np.intp, len(ids))
             states, elapsed, last_time = self._buffers
@@ -464,6 +549,18 @@ class StreamStates:
             rows = np.fromiter((self.index[sid] for sid in keep), np.intp, len(keep))
             index = {sid: k for k, sid in enumerate(keep)}
             self._set_arrays(index, *(b[rows] for b in self._buffers))
+
+
+def _factorize_few(stream_ids, n_rows):
+    """:func:`_factorize` of a handful of ids, in Python: no sort, no unique."""
+    if stream_ids.shape != (n_rows,):
+        return _factorize(stream_ids, n_rows)  # its error message
+    index, codes = {}, []
+    for sid in stream_ids.tolist():
+        if sid != sid:  # NaN, NaT
+            raise ValueError("stream_ids must not contain NaN.")
+        codes.append(index.setdefault(sid, len(index)))
+    return list(index), np.array(codes, dtype=np.intp)
 
 
 def _position_in_stream(codes, lengths):

@@ -140,3 +140,39 @@ def test_from_arrays_refuses_inconsistent_arrays(change, message):
     change(arrays)
     with pytest.raises(ValueError, match=message):
         StreamStates.from_arrays(0.9, 3, 1.0, **arrays)
+
+
+@pytest.mark.parametrize("kind", sorted(DECAYS))
+@pytest.mark.parametrize("timestamps", [False, True])
+def test_a_row_for_each_of_many_streams_equals_the_grouped_scan(kind, timestamps):
+    """The one-step path of many live streams, against scan_codes itself."""
+    from sklearn_samlp._accumulate import scan_codes
+
+    rng = np.random.default_rng(0)
+    streams = _streams(DECAYS[kind], 0.5)
+    first = rng.permutation(300)
+    streams.commit(streams.advance(np.ones((300, 3), np.float32), first, first + 1.0))
+    ids = rng.permutation(500)  # 300 known, 200 new, shuffled
+    X = rng.normal(size=(500, 3)).astype(np.float32)
+    times = ids + 3.0 if timestamps else None
+    rows = streams.rows(ids, times, 500)
+    states, update = streams._scan(X, ids, times, "cpu")[2:]
+    expected, final = scan_codes(
+        X, streams._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
+    )
+    np.testing.assert_allclose(states.numpy(), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(update.states, final, rtol=1e-6, atol=1e-7)
+    streams.commit(update)
+    assert len(streams) == 500
+    for sid in (ids[0], ids[-1]):
+        row = rows.stream_ids.index(sid)
+        np.testing.assert_array_equal(streams.states[streams.index[sid]], final[row])
+
+
+def test_a_stale_hint_is_not_used():
+    streams = _streams(0.9)
+    update = streams.advance(np.ones((2, 3), np.float32), ["a", "b"])
+    streams.commit(streams.advance(np.ones((2, 3), np.float32), ["b", "c"]))
+    streams.commit(update)  # read before "b" existed: must not add it twice
+    assert sorted(streams.index) == ["a", "b", "c"]
+    assert sorted(streams.index.values()) == [0, 1, 2]
