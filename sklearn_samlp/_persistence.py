@@ -9,16 +9,14 @@ as JSON strings, so that ``1`` and ``"1"`` stay distinct.
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
-import contextlib
 import json
 import os
-import pickle
-import stat
-import tempfile
 
 import numpy as np
 import torch
 
+from ._accumulate import _check_decays, _check_no_nan
+from ._checkpoint import check_load_device, read_checkpoint, write_atomically
 from ._serving import FrozenModule
 from ._streams import StreamStates
 
@@ -62,7 +60,7 @@ def save_estimator(estimator, path):
     if isinstance(params["decay"], (list, tuple, np.ndarray)):
         params["decay"] = [float(d) for d in params["decay"]]
     params["hidden_layer_sizes"] = np.atleast_1d(params["hidden_layer_sizes"]).tolist()
-    ids = list(estimator._streams.index)
+    ids, states, elapsed, last_time = estimator._streams.to_arrays()
     if not all(isinstance(sid, _JSON_SCALARS) for sid in ids):
         raise TypeError(
             "Cannot save stream ids that are not str, int, float, bool or None."
@@ -82,59 +80,14 @@ def save_estimator(estimator, path):
         "module_state": {k: v.cpu() for k, v in net.module_.state_dict().items()},
         "optimizer_state": _to_cpu(net.optimizer_.state_dict()),
         "stream_ids": _to_json(ids, "the stream ids"),
-        "stream_states": torch.from_numpy(estimator._streams.states.copy()),
+        "stream_states": torch.from_numpy(states),
         "decays": torch.from_numpy(estimator.decays_),
-        "stream_elapsed": torch.from_numpy(estimator._streams.elapsed.copy()),
-        "stream_last_time": torch.from_numpy(estimator._streams.last_time.copy()),
+        "stream_elapsed": torch.from_numpy(elapsed),
+        "stream_last_time": torch.from_numpy(last_time),
         "rng_state": torch.from_numpy(estimator._rng_state.copy()),
         "n_iter": int(estimator.n_iter_),
     }
     write_atomically(content, path)
-
-
-def write_atomically(content, path):
-    """``torch.save(content)`` to ``path`` so that the file is whole or absent.
-
-    The content goes to a temporary file in the same folder, flushed to disk,
-    which then replaces ``path`` in one rename: a write that fails midway (disk
-    full, file-size limit, interrupt) leaves any previous file at ``path`` as
-    it was. Raises OSError when ``path`` cannot be written.
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"cannot save to {path!r}: it is a directory.")
-    if os.path.lexists(path) and not os.path.isfile(path):
-        # A device, a pipe, a socket: a rename would replace it, not write to it.
-        raise OSError(f"cannot save to {path!r}: it is not a regular file.")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
-    )
-    try:
-        with os.fdopen(fd, "wb") as f:
-            try:
-                torch.save(content, f)
-            except RuntimeError as exc:  # torch reports failed writes so
-                raise OSError(f"cannot save to {path!r}: {exc}") from exc
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temporary, _mode_of(path))
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _mode_of(path):
-    """Permissions for the new file: the old file's, else 0o666 less the umask."""
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)  # read it: os has no getter
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def _to_cpu(obj):
@@ -147,35 +100,21 @@ def _to_cpu(obj):
     return obj
 
 
-def _read(path):
-    """The dict stored at ``path``, or a ValueError that says what is wrong."""
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except pickle.UnpicklingError as exc:
-        raise ValueError(
-            f"Refusing to load {path!r}: it holds objects other than tensors and "
-            f"plain data, which could execute code ({exc})."
-        ) from exc
-    except Exception as exc:  # truncated or not a torch file at all
-        raise ValueError(f"{path!r} is not a readable model file: {exc}") from exc
-    if not isinstance(content, dict) or content.get("format") != FORMAT:
-        raise ValueError(f"{path!r} is not a saved SignalAccumulativeClassifier.")
-    if content.get("version") != VERSION:
-        raise ValueError(
-            f"{path!r} has format version {content.get('version')!r}; this "
-            f"version of sklearn_samlp reads version {VERSION}."
-        )
-    missing = _KEYS - set(content)
-    if missing:
-        raise ValueError(f"{path!r} is incomplete: missing {sorted(missing)}.")
-    return content
-
-
 def load_estimator(cls, path, device=None):
-    """Read an estimator written by :func:`save_estimator`."""
-    content = _read(path)
+    """Read an estimator written by :func:`save_estimator`.
+
+    Every field is checked against the others before anything is built; a
+    file that contradicts itself raises ValueError.
+    """
+    content = read_checkpoint(
+        path,
+        what="SignalAccumulativeClassifier",
+        format_name=FORMAT,
+        version_key="version",
+        version=VERSION,
+        keys=_KEYS,
+    )
+    fname = os.fspath(path)
     try:
         params = json.loads(content["params"])
         if isinstance(params["decay"], list):
@@ -185,53 +124,121 @@ def load_estimator(cls, path, device=None):
             saved = torch.device(params["device"])
             cuda_ok = saved.type != "cuda" or torch.cuda.is_available()
             device = params["device"] if cuda_ok else "cpu"
-        if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"cannot load onto device={device!r}: CUDA is not available"
-            )
-        params["device"] = str(device)
+        params["device"] = str(check_load_device(device, fname))
         estimator = cls(**params)
         estimator._validate_params()
-
-        classes = np.array(
-            json.loads(content["classes"]), dtype=content["classes_dtype"]
-        )
-        names = json.loads(content["feature_names_in"])
-        decays = content["decays"].numpy()
-        n_features = int(content["n_features_in"])
-        if not estimator.learn_decay:  # a shared decay per entry of the bank
-            decays = tuple(decays[:, 0].tolist())
-        streams = StreamStates(decays, n_features, estimator.time_unit)
-        ids = json.loads(content["stream_ids"])
-        arrays = {
-            "states": (
-                content["stream_states"].numpy(),
-                (len(ids), streams.width),
-                np.float32,
-            ),
-            "elapsed": (content["stream_elapsed"].numpy(), (len(ids),), np.float64),
-            "last_time": (content["stream_last_time"].numpy(), (len(ids),), np.float64),
-        }
-        for name, (values, shape, dtype) in arrays.items():
-            if values.shape != shape:
-                raise ValueError(f"the stream {name} do not match the stream ids")
-            setattr(streams, name, values.astype(dtype))
-        streams.index = {sid: k for k, sid in enumerate(ids)}
-
-        net = estimator._build_net(streams, len(classes))
+        fitted = _check_fitted_fields(content, estimator)
+        net = estimator._build_net(fitted["streams"], len(fitted["classes"]))
         with torch.random.fork_rng(devices=[]):  # initialisation is overwritten
             net.initialize()
         net.module_.load_state_dict(content["module_state"])
         net.optimizer_.load_state_dict(content["optimizer_state"])
     except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path!r} holds an invalid model: {exc}") from exc
+        raise ValueError(f"{fname!r} holds an invalid model: {exc}") from exc
 
-    estimator.classes_ = classes
-    estimator.n_features_in_ = streams.n_features
-    if names:
-        estimator.feature_names_in_ = np.array(names, dtype=object)
-    estimator.net_, estimator._streams = net, streams
+    estimator.classes_ = fitted["classes"]
+    estimator.n_features_in_ = fitted["streams"].n_features
+    if fitted["names"] is not None:
+        estimator.feature_names_in_ = fitted["names"]
+    estimator.net_, estimator._streams = net, fitted["streams"]
+    estimator._rng_state = fitted["rng_state"]
+    estimator.n_iter_ = fitted["n_iter"]
     estimator._predictor = FrozenModule(net.module_)
-    estimator._rng_state = content["rng_state"].numpy().copy()
-    estimator.n_iter_ = int(content["n_iter"])
     return estimator
+
+
+def _check_fitted_fields(content, estimator):
+    """The fitted state in ``content``, each field checked against the others."""
+    classes = np.array(json.loads(content["classes"]), dtype=content["classes_dtype"])
+    if classes.ndim != 1 or len(classes) < 2:
+        raise ValueError(f"classes must be 2 or more labels, got {classes.tolist()}.")
+    _check_no_nan(classes, "classes")
+    if not np.array_equal(np.unique(classes), classes):
+        raise ValueError(f"classes are not sorted and unique: {classes.tolist()}.")
+
+    n_features = content["n_features_in"]
+    if (
+        isinstance(n_features, bool)
+        or not isinstance(n_features, int)
+        or n_features < 1
+    ):
+        raise ValueError(f"n_features_in must be a positive int, got {n_features!r}.")
+    names = json.loads(content["feature_names_in"])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError("feature_names_in must be a list of str.")
+    if names and len(names) != n_features:
+        raise ValueError(
+            f"{len(names)} feature names for n_features_in={n_features} features."
+        )
+
+    decays = _finite_array(content, "decays", np.float64)
+    expected = np.asarray(_check_decays(estimator.decay))
+    if decays.shape != (len(expected), n_features):
+        raise ValueError(
+            f"decays have shape {decays.shape}, expected {(len(expected), n_features)} "
+            "for the decay parameter and n_features_in."
+        )
+    if estimator.learn_decay:
+        if not np.all((decays >= 0) & (decays < 1)):
+            raise ValueError("the learned decays must be in [0, 1).")
+    else:
+        if not np.array_equal(decays, np.broadcast_to(expected[:, None], decays.shape)):
+            raise ValueError(
+                f"the decays {decays[:, 0].tolist()} contradict the decay parameter "
+                f"{estimator.decay!r}."
+            )
+        decays = tuple(decays[:, 0].tolist())  # a shared decay per entry of the bank
+
+    for name in ("module_state", "optimizer_state"):
+        for key, tensor in _tensors(content[name]):
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise ValueError(f"{name} {key} contains NaN or infinity.")
+
+    streams = StreamStates.from_arrays(
+        decays,
+        n_features,
+        estimator.time_unit,
+        json.loads(content["stream_ids"]),
+        content["stream_states"].numpy(),
+        content["stream_elapsed"].numpy(),
+        content["stream_last_time"].numpy(),
+    )
+
+    rng_state = content["rng_state"]
+    try:
+        torch.Generator().set_state(rng_state)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"rng_state is not a torch generator state: {exc}") from exc
+
+    n_iter = content["n_iter"]
+    if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
+        raise ValueError(f"n_iter must be a positive int, got {n_iter!r}.")
+    return {
+        "classes": classes,
+        "names": np.array(names, dtype=object) if names else None,
+        "streams": streams,
+        "rng_state": rng_state.numpy().copy(),
+        "n_iter": n_iter,
+    }
+
+
+def _finite_array(content, name, dtype):
+    value = content[name]
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor.")
+    array = value.numpy().astype(dtype)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return array
+
+
+def _tensors(obj, prefix=""):
+    """``(key, tensor)`` of every tensor in nested dicts and lists."""
+    if isinstance(obj, torch.Tensor):
+        yield prefix, obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _tensors(value, f"{prefix}[{key!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            yield from _tensors(value, f"{prefix}[{i}]")
