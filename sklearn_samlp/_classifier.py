@@ -20,7 +20,6 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._accumulate import _check_decays
 from ._callbacks import TrainAccuracy
 from ._learned import AccumulatorMLP, RefreshWindowStarts, WindowBatches, WindowIterator
 from ._net import (
@@ -32,7 +31,7 @@ from ._net import (
 )
 from ._persistence import load_estimator, save_estimator
 from ._serving import FrozenModule, serialised
-from ._streams import StreamStates
+from ._streams import StreamStates, _check_decays
 from ._validation import check_device, check_layer_sizes
 
 _DECAY_LR_FACTOR = 30.0  # learning rate of the decays' logits, relative to lr

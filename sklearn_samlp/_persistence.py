@@ -15,10 +15,9 @@ import os
 import numpy as np
 import torch
 
-from ._accumulate import _check_decays, _check_no_nan
 from ._checkpoint import check_load_device, read_checkpoint, write_atomically
 from ._serving import FrozenModule
-from ._streams import StreamStates
+from ._streams import StreamStates, _check_decays, _check_no_nan
 
 FORMAT = "sklearn_samlp.SignalAccumulativeClassifier"
 VERSION = 1

@@ -22,19 +22,12 @@ stream's first row.
 
 import threading
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 import torch
 
-from ._accumulate import (
-    _check_no_nan,
-    _decay_bank,
-    _factorize,
-    _one_step,
-    as_tensor,
-    bias_correction,
-    scan_codes,
-)
+from ._accumulate import _one_step, as_tensor, bias_correction, scan_codes
 
 # The key of the single stream of calls made without ``stream_ids``.
 DEFAULT_STREAM = None
@@ -582,3 +575,75 @@ def _last_index(codes, n_streams):
     has_rows = lengths > 0
     last[has_rows] = order[(np.cumsum(lengths) - 1)[has_rows]]
     return last
+
+
+def _check_decays(decays):
+    """Return ``decays`` as a tuple of floats in [0, 1), or raise ValueError."""
+    if isinstance(decays, Real):
+        decays = (decays,)
+    try:
+        decays = tuple(float(d) for d in decays)
+    except TypeError as exc:
+        raise TypeError(
+            f"decay must be a float or a sequence of floats, got {decays!r}."
+        ) from exc
+    if not decays:
+        raise ValueError("decay must hold at least one value, got an empty sequence.")
+    for d in decays:
+        if not 0.0 <= d < 1.0:  # also rejects NaN
+            raise ValueError(f"decay must be in [0, 1), got {d!r}.")
+    return decays
+
+
+def _decay_bank(decays, n_features):
+    """The bank as a list: a float per shared decay, an array per per-feature one.
+
+    ``decays`` is a float, a sequence of floats, or an array of shape
+    ``(n_decays, n_features)`` holding one decay per decay and feature.
+    """
+    if np.ndim(decays) == 2:
+        bank = np.asarray(decays, dtype=np.float64)
+        if bank.shape[1] != n_features or not bank.size:
+            raise ValueError(
+                f"per-feature decays must have shape (n_decays, {n_features}), got "
+                f"{bank.shape}."
+            )
+        if not np.all((bank >= 0) & (bank < 1)):
+            raise ValueError("decay must be in [0, 1), got values outside.")
+        return list(bank)
+    return list(_check_decays(decays))
+
+
+def _factorize(stream_ids, n_rows):
+    """Return (unique ids as a list, integer code of each row)."""
+    ids = np.asarray(stream_ids)
+    if ids.shape != (n_rows,):
+        raise ValueError(
+            f"stream_ids must be 1-dimensional with one id per row of X "
+            f"({n_rows}), got shape {ids.shape}."
+        )
+    _check_no_nan(ids, "stream_ids")
+    try:
+        uniques, codes = np.unique(ids, return_inverse=True)
+        return uniques.tolist(), codes.ravel()
+    except TypeError:  # ids that numpy cannot sort, e.g. mixed types
+        index = {}
+        codes = np.fromiter(
+            (index.setdefault(i, len(index)) for i in ids.tolist()), np.intp, n_rows
+        )
+        return list(index), codes
+
+
+def _check_no_nan(ids, name):
+    """Refuse NaN (and NaT) ids: NaN != NaN, so a NaN id could never be found."""
+    kind = ids.dtype.kind
+    if kind in "fc":
+        bad = np.isnan(ids).any()
+    elif kind in "mM":
+        bad = np.isnat(ids).any()
+    elif kind == "O":
+        bad = any(i != i for i in ids.tolist())
+    else:
+        bad = False
+    if bad:
+        raise ValueError(f"{name} must not contain NaN.")
