@@ -300,11 +300,12 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
     return out
 
 
-def _one_step(u, decay, h0, steps, scaled):
+def _one_step(u, decay, h0, steps, scaled, out=None):
     """``g h0 + c u`` row by row: the scan of streams that have one row each.
 
     As in :func:`_local_scan`, the coefficients are computed in float64 (or the
-    learned decays' dtype) and rounded to the rows' dtype.
+    learned decays' dtype) and rounded to the rows' dtype. ``out``: a tensor
+    (or view) of the result's shape to write it to, without temporaries.
     """
     work = decay.dtype if isinstance(decay, torch.Tensor) else torch.float64
     if steps is None:
@@ -312,7 +313,8 @@ def _one_step(u, decay, h0, steps, scaled):
     else:
         g = torch.pow(decay, steps.to(work)[:, None])
     c = (1 - g) if scaled else torch.ones_like(g)
-    return torch.addcmul(c.to(u.dtype) * u, g.to(u.dtype), h0)
+    out = torch.mul(u, c.to(u.dtype), out=out)
+    return out.addcmul_(g.to(u.dtype), h0)
 
 
 def _block_size(lengths, block):

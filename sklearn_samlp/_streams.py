@@ -316,22 +316,29 @@ class StreamStates:
                     array[seen] = buffer[rows]
         return (*arrays, (version, known)) if hint else arrays
 
-    def _scan(self, X, stream_ids, timestamps, device):
+    def _scan(self, X, stream_ids, timestamps, device, out=None):
+        """Rows, the rows as a tensor, their states and the update.
+
+        ``out``: a tensor (view) of shape (n_rows, width) to write the states
+        to; the update then holds copies, not views, of them.
+        """
         rows = self.rows(stream_ids, timestamps, X.shape[0])
         x = as_tensor(X, device)
         if len(rows.stream_ids) == len(x):  # a row for each stream: one step each
-            states, final = self._one_step(x, rows)
+            states, final = self._one_step(x, rows, out)
         else:
             states, final = scan_codes(
                 x, self._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
             )
             final = final.cpu().numpy()
+            if out is not None:
+                states = out.copy_(states)
         update = StateUpdate(
             rows.stream_ids, final, rows.final_elapsed, rows.final_time, rows.hint
         )
         return rows, x, states, update
 
-    def _one_step(self, x, rows):
+    def _one_step(self, x, rows, out=None):
         """States of rows that each start their stream's call: no grouping.
 
         The many-live-streams case (a row from each of a million streams)
@@ -347,16 +354,19 @@ class StreamStates:
             None if rows.steps is None else torch.as_tensor(rows.steps, device=x.device)
         )
         f = self.n_features
-        states = x.new_empty((len(x), self.width))
+        states = x.new_empty((len(x), self.width)) if out is None else out
         for k, decay in enumerate(self._bank_array()):
             if not isinstance(decay, float):
                 decay = torch.as_tensor(decay, device=x.device)
             cols = slice(k * f, (k + 1) * f)
-            states[:, cols] = _one_step(x, decay, h0[:, cols], steps, scaled=True)
+            _one_step(x, decay, h0[:, cols], steps, True, out=states[:, cols])
         del h0
-        final = states.cpu().numpy()  # shares memory on the CPU; never written
-        if not in_order:
-            final = np.empty_like(final)
+        if in_order:
+            final = states.cpu().numpy()  # shares memory on the CPU
+            if out is not None:  # which the caller goes on to change
+                final = final.copy()
+        else:
+            final = np.empty(tuple(states.shape), np.float32)
             final[codes] = states.cpu().numpy()
         return states, final
 
@@ -444,12 +454,13 @@ class StreamStates:
         """
         if self._is_short(X, device):
             return self._short(X, stream_ids, timestamps)
-        rows, x, states, update = self._scan(X, stream_ids, timestamps, device)
         n_features = self.n_features
+        x = as_tensor(X, device)
         features = x.new_empty((x.shape[0], n_features + self.width))
         features[:, :n_features] = x
-        features[:, n_features:] = states
-        del states
+        rows, _, _, update = self._scan(
+            x, stream_ids, timestamps, device, out=features[:, n_features:]
+        )
         # Divide by 1 - d^elapsed only where it is not 1 to float32 precision:
         # the first rows of each stream.
         # In the rows' dtype: a million rows' float64 weights would cost more
@@ -459,7 +470,10 @@ class StreamStates:
             log_decay = torch.as_tensor(
                 self._log_decay, dtype=features.dtype, device=device
             )
-            elapsed = torch.as_tensor(rows.elapsed[needed], device=device)
+            elapsed = rows.elapsed[needed]
+            if elapsed.min() == elapsed.max():  # e.g. one row of many streams
+                elapsed = elapsed[:1]  # one row of weights, broadcast
+            elapsed = torch.as_tensor(elapsed, device=device)
             weight_sums = bias_correction(
                 log_decay, elapsed.to(features.dtype)[:, None]
             )
