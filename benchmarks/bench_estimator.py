@@ -54,7 +54,7 @@ import torch
 from torch import nn
 
 from sklearn_samlp import SignalAccumulativeClassifier
-from sklearn_samlp._accumulate import scan_codes
+from sklearn_samlp._accumulate import bias_correction, scan_codes
 
 N_FEATURES = 32
 N_CLASSES = 4
@@ -137,7 +137,7 @@ def features(X, state=None, count=0):
     """
     states, final = scan_codes(X, DECAY, initial_states=state)
     seen = np.arange(count + 1, count + len(X) + 1)
-    weight_sum = -np.expm1(seen * np.log(DECAY))
+    weight_sum = bias_correction(np.log(DECAY), seen)
     out = np.empty((len(X), 2 * X.shape[1]), dtype=np.float32)
     out[:, : X.shape[1]] = X
     np.divide(states, weight_sum[:, None], out=out[:, X.shape[1] :], casting="unsafe")

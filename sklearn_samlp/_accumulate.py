@@ -25,13 +25,11 @@ Each state is then ``local_i + d^(i + 1) * carry``.
 # SPDX-License-Identifier: Apache-2.0
 
 import functools
-from collections.abc import Mapping
-from numbers import Real
 
 import numpy as np
 import torch
 
-__all__ = ["accumulate", "scan_codes"]
+__all__ = ["scan_codes"]
 
 # Steps per block: a power of two large enough that the matrix product is
 # efficient, small enough that the wasted upper triangle stays cheap.
@@ -39,75 +37,52 @@ _BLOCK = 32
 _SHORT = 128  # calls of one stream up to this many rows are scanned as one block
 
 
-def _check_decays(decays, *, closed=False, name="decay"):
-    """Return ``decays`` as a tuple of floats in [0, 1) (or [0, 1] if ``closed``)."""
-    if isinstance(decays, Real):
-        decays = (decays,)
-    try:
-        decays = tuple(float(d) for d in decays)
-    except TypeError as exc:
-        raise TypeError(
-            f"{name} must be a float or a sequence of floats, got {decays!r}."
-        ) from exc
-    if not decays:
-        raise ValueError(f"{name} must hold at least one value, got an empty sequence.")
-    for d in decays:
-        if not (0.0 <= d <= 1.0 if closed else 0.0 <= d < 1.0):  # also rejects NaN
-            interval = "[0, 1]" if closed else "[0, 1)"
-            raise ValueError(f"{name} must be in {interval}, got {d!r}.")
-    return decays
+def as_tensor(X, device=None):
+    """``X`` as a floating tensor on ``device``, sharing memory where torch can.
 
-
-def _decay_bank(decays, n_features):
-    """The bank as a list: a float per shared decay, an array per per-feature one.
-
-    ``decays`` is a float, a sequence of floats, or an array of shape
-    ``(n_decays, n_features)`` holding one decay per decay and feature.
-    """
-    if np.ndim(decays) == 2:
-        bank = np.asarray(decays, dtype=np.float64)
-        if bank.shape[1] != n_features or not bank.size:
-            raise ValueError(
-                f"per-feature decays must have shape (n_decays, {n_features}), got "
-                f"{bank.shape}."
-            )
-        if not np.all((bank >= 0) & (bank < 1)):
-            raise ValueError("decay must be in [0, 1), got values outside.")
-        return list(bank)
-    return list(_check_decays(decays))
-
-
-def as_tensor(array, device="cpu"):
-    """``array`` as a tensor on ``device``, sharing memory where torch can.
-
+    Non-floating input becomes float64 (numpy) or the default dtype (torch).
     torch cannot share read-only memory (pandas' copy-on-write frames, read-only
-    memory maps), so those arrays are copied.
+    memory maps), so those arrays are copied. ``device=None`` leaves a tensor
+    where it is (and puts an array on the CPU).
     """
-    if isinstance(array, torch.Tensor):
-        return array.to(device)
-    array = np.ascontiguousarray(array)
-    if not array.flags.writeable:
-        array = array.copy()
-    return torch.from_numpy(array).to(device)
-
-
-def _as_tensor(X):
-    """View ``X`` as a floating torch tensor; report whether it was numpy."""
     if isinstance(X, torch.Tensor):
-        tensor, from_numpy = X, False
+        tensor = X if device is None else X.to(device)
     else:
-        array = np.asarray(X)
+        array = np.ascontiguousarray(X)
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
-        tensor, from_numpy = as_tensor(array), True
+        if not array.flags.writeable:
+            array = array.copy()
+        tensor = torch.from_numpy(array)
+        if device is not None:
+            tensor = tensor.to(device)
     if not torch.is_floating_point(tensor):
         tensor = tensor.to(torch.get_default_dtype())
-    if tensor.ndim != 2:
-        raise ValueError(
-            f"X must be 2-dimensional (n_rows, n_features), got shape "
-            f"{tuple(tensor.shape)}."
-        )
-    return tensor, from_numpy
+    return tensor
+
+
+def _as_bank(decays, n_features):
+    """The bank as the scan takes it: floats, or rows of one decay per feature.
+
+    Not validated: the decays are checked where they are set
+    (:class:`~sklearn_samlp._streams.StreamStates`).
+    """
+    if np.ndim(decays) == 2:
+        return list(np.asarray(decays, dtype=np.float64))
+    return [float(d) for d in np.atleast_1d(decays)]
+
+
+def bias_correction(log_decay, elapsed):
+    """``1 - d^n``: the total weight a scan from zero gives after ``n`` steps.
+
+    Dividing a state by it turns the scan into a weighted average of the rows
+    seen (see :mod:`sklearn_samlp._streams`). numpy arrays or torch tensors
+    (differentiable in both arguments), broadcast together; ``log_decay`` may
+    be ``-inf`` for a zero decay.
+    """
+    if isinstance(log_decay, torch.Tensor) or isinstance(elapsed, torch.Tensor):
+        return -torch.expm1(elapsed * log_decay)
+    return -np.expm1(elapsed * log_decay)
 
 
 def _block_layout(lengths, block):
@@ -267,6 +242,14 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
         return torch.stack(
             [_short_scan(u, decay, h0[k, 0], scaled) for k, decay in enumerate(decays)]
         )
+    if n_streams == n_rows:  # one row per stream (many live streams): one step
+        return torch.stack(
+            [
+                _one_step(u, decay, h0[k], steps, scaled)
+                for k, decay in enumerate(decays)
+            ]
+        )
+    block = _block_size(lengths, block)
     dest, blocks_per_stream, block_stream = _block_layout(lengths, block)
     n_blocks = len(block_stream)
     padded_rows = n_blocks * block
@@ -317,6 +300,35 @@ def _scan_grouped(u, decays, lengths, h0, steps=None, scaled=True, block=_BLOCK)
     return out
 
 
+def _one_step(u, decay, h0, steps, scaled, out=None):
+    """``g h0 + c u`` row by row: the scan of streams that have one row each.
+
+    As in :func:`_local_scan`, the coefficients are computed in float64 (or the
+    learned decays' dtype) and rounded to the rows' dtype. ``out``: a tensor
+    (or view) of the result's shape to write it to, without temporaries.
+    """
+    work = decay.dtype if isinstance(decay, torch.Tensor) else torch.float64
+    if steps is None:
+        g = torch.as_tensor(decay, dtype=work, device=u.device).reshape(1, -1)
+    else:
+        g = torch.pow(decay, steps.to(work)[:, None])
+    c = (1 - g) if scaled else torch.ones_like(g)
+    out = torch.mul(u, c.to(u.dtype), out=out)
+    return out.addcmul_(g.to(u.dtype), h0)
+
+
+def _block_size(lengths, block):
+    """The largest power of two up to ``block`` that pads the rows at most 2x.
+
+    Streams are padded to whole blocks: a million one-row streams in blocks of
+    32 would hold 32 times their rows. Long streams keep the full block.
+    """
+    n_rows = lengths.sum()
+    while block > 1 and (-(-lengths // block)).sum() * block > 2 * n_rows:
+        block //= 2
+    return block
+
+
 def _short_scan(u, decay, h0, scaled):
     """Scan of at most one block of one stream from ``h0``: (n_rows, n_features)."""
     local, carry_weight = _local_scan(u[None], decay, scaled=scaled)
@@ -338,8 +350,8 @@ def scan_codes(X, decays, codes=None, initial_states=None, steps=None):
         Rows of one or more streams; each stream's rows in time order. Non
         floating input is cast to float64 (numpy) or the default dtype (torch).
     decays : float, sequence of float or array of shape (n_decays, n_features)
-        Decay(s) in [0, 1). With several, the states are stacked per decay. A
-        2-D array gives each feature its own decay.
+        Decay(s) in [0, 1), not checked here. With several, the states are
+        stacked per decay. A 2-D array gives each feature its own decay.
     codes : ndarray of int of shape (n_rows,), default=None
         Stream of each row, in ``[0, n_streams)``. None means one stream.
     initial_states : array-like of shape (n_streams, n_decays * n_features), \
@@ -371,9 +383,14 @@ def scan_codes(X, decays, codes=None, initial_states=None, steps=None):
     >>> scan_codes(np.ones((2, 1)), 0.5, steps=[1.0, 2.0])[0].ravel()
     array([0.5  , 0.875])
     """
-    x, from_numpy = _as_tensor(X)
+    from_numpy = not isinstance(X, torch.Tensor)
+    x = as_tensor(X)
+    if x.ndim != 2:
+        raise ValueError(
+            f"X must be 2-dimensional (n_rows, n_features), got shape {tuple(x.shape)}."
+        )
     n_rows, n_features = x.shape
-    bank = _decay_bank(decays, n_features)
+    bank = _as_bank(decays, n_features)
     width = len(bank) * n_features
     if codes is None:
         codes = np.zeros(n_rows, dtype=np.intp)
@@ -448,80 +465,3 @@ def scan_codes(X, decays, codes=None, initial_states=None, steps=None):
     if from_numpy:
         return states.numpy(), final.numpy()
     return states, final
-
-
-def _factorize(stream_ids, n_rows):
-    """Return (unique ids as a list, integer code of each row)."""
-    ids = np.asarray(stream_ids)
-    if ids.shape != (n_rows,):
-        raise ValueError(
-            f"stream_ids must be 1-dimensional with one id per row of X "
-            f"({n_rows}), got shape {ids.shape}."
-        )
-    try:
-        uniques, codes = np.unique(ids, return_inverse=True)
-        return uniques.tolist(), codes.ravel()
-    except TypeError:  # ids that numpy cannot sort, e.g. mixed types
-        index = {}
-        codes = np.fromiter(
-            (index.setdefault(i, len(index)) for i in ids.tolist()), np.intp, n_rows
-        )
-        return list(index), codes
-
-
-def accumulate(X, decay, *, initial_state=None, stream_ids=None):
-    """Accumulated signal ``a_t = d * a_{t-1} + (1 - d) * x_t`` of every row.
-
-    Parameters
-    ----------
-    X : ndarray or tensor of shape (n_rows, n_features)
-        Rows in time order within each stream. numpy arrays give numpy
-        results; torch tensors give tensors on the same device.
-    decay : float or sequence of float
-        Decay(s) ``d`` in [0, 1); with several, a bank of timescales whose
-        states are stacked per decay along the columns.
-    initial_state : array-like or mapping, default=None
-        Without ``stream_ids``: the state before the first row, of shape
-        ``(n_decays * n_features,)``. With ``stream_ids``: a mapping from
-        stream id to such a state; streams missing from it start from zero.
-    stream_ids : array-like of hashable of shape (n_rows,), default=None
-        Stream of each row. Rows of several streams may be interleaved. None
-        means that ``X`` is one stream.
-
-    Returns
-    -------
-    states : ndarray or tensor of shape (n_rows, n_decays * n_features)
-        State after each row.
-    final_state : ndarray, tensor or dict
-        State after the last row: an array without ``stream_ids``, else a dict
-        from each stream id present in ``X`` to its state.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_samlp._accumulate import accumulate
-    >>> X = np.array([[1.0], [1.0], [3.0], [3.0]])
-    >>> states, final = accumulate(X, 0.5, stream_ids=["a", "a", "b", "b"])
-    >>> states.ravel()
-    array([0.5 , 0.75, 1.5 , 2.25])
-    >>> final["b"]
-    array([2.25])
-    """
-    if stream_ids is None:
-        return scan_codes(X, decay, initial_states=initial_state)
-    n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
-    uniques, codes = _factorize(stream_ids, n_rows)
-    width = len(_decay_bank(decay, np.shape(X)[1])) * np.shape(X)[1]
-    h0 = None
-    if initial_state is not None:
-        if not isinstance(initial_state, Mapping):
-            raise TypeError(
-                "initial_state must be a mapping from stream id to state when "
-                f"stream_ids is given, got {type(initial_state).__name__}."
-            )
-        h0 = np.zeros((len(uniques), width))
-        for code, sid in enumerate(uniques):
-            if sid in initial_state:
-                h0[code] = np.asarray(initial_state[sid], dtype=np.float64).reshape(-1)
-    states, final = scan_codes(X, decay, codes, h0)
-    return states, {sid: final[code] for code, sid in enumerate(uniques)}

@@ -20,7 +20,6 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._accumulate import _check_decays, _factorize
 from ._callbacks import TrainAccuracy
 from ._convolution import CausalConvolutions, auto_max_dilation
 from ._convolution_streams import ConvolutionStreams
@@ -33,9 +32,10 @@ from ._net import (
     WeightedCrossEntropy,
 )
 from ._persistence import load_estimator, save_estimator
-from ._streams import StreamStates
+from ._serving import FrozenModule, serialised
+from ._streams import StreamStates, _check_decays, _factorize
+from ._validation import check_device, check_layer_sizes
 
-_PREDICT_BATCH = 65536  # rows per forward pass at inference: memory, not accuracy
 _DECAY_LR_FACTOR = 30.0  # learning rate of the decays' logits, relative to lr
 
 
@@ -56,15 +56,44 @@ def _decay_epochs(max_epochs):
     return max(1, max_epochs // 2)
 
 
-def _finite_float_matrix(X):
-    """Whether ``X`` is a non-empty 2-D float ndarray of finite values."""
-    return (
+def _finite_float32(X):
+    """``X`` as float32 if it is a non-empty 2-D float ndarray finite in float32.
+
+    Finiteness is checked after the cast: 1e39 is finite in float64 but
+    overflows to infinity in float32. None for anything else.
+    """
+    if not (
         type(X) is np.ndarray
         and X.ndim == 2
         and X.shape[0] > 0
         and X.dtype in (np.float32, np.float64)
-        and bool(np.isfinite(X).all())
-    )
+    ):
+        return None
+    with np.errstate(over="ignore"):  # detected below
+        X = X.astype(np.float32, copy=False)
+    return X if bool(np.isfinite(X).all()) else None
+
+
+def _check_n_classes(classes):
+    """Refuse a single class, as scikit-learn's classifiers do."""
+    if len(classes) < 2:
+        raise ValueError(
+            "The number of classes has to be greater than one; got "
+            f"{len(classes)} class."
+        )
+
+
+def _check_classes(classes):
+    """``classes`` of ``partial_fit`` sorted and unique; NaN or one class raise."""
+    classes = np.unique(np.asarray(classes))
+    if (
+        classes.dtype.kind in "fc"
+        and np.isnan(classes).any()
+        or (classes.dtype == object and any(c != c for c in classes))
+    ):
+        raise ValueError(f"classes must not contain NaN, got {classes.tolist()}.")
+    _check_n_classes(classes)
+    return classes
 
 
 def _unit_mean(sample_weight):
@@ -288,6 +317,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self.max_dilation = max_dilation
         self.n_thresholds = n_thresholds
 
+    def _validate_params(self):
+        super()._validate_params()
+        # Beyond the constraints: every layer size, and a device that exists.
+        check_layer_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
+        check_device("device", self.device)
+
     # ------------------------------------------------------------------ input
 
     @contextmanager
@@ -323,14 +358,18 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         # a 1-D label array, is checked in microseconds; anything else gets
         # scikit-learn's conversion and messages. Labels are then encoded
         # against classes_, which rejects any other label.
-        fast = (
-            not reset
-            and _finite_float_matrix(X)
-            and (no_y or (type(y) is np.ndarray and y.shape == (X.shape[0],)))
+        X32 = None if reset else _finite_float32(X)
+        fast = X32 is not None and (
+            no_y or (type(y) is np.ndarray and y.shape == (X.shape[0],))
         )
         if fast:
-            validate_data(self, X, skip_check_array=True, reset=False)
-            X = X.astype(np.float32, copy=False)
+            # A bare ndarray has no feature names: with none fitted either,
+            # only the width is left to check (validate_data costs ~20 us).
+            if "feature_names_in_" in self.__dict__ or X.shape[1] != getattr(
+                self, "n_features_in_", None
+            ):
+                validate_data(self, X, skip_check_array=True, reset=False)
+            X = X32
         elif no_y:
             X = validate_data(self, X, dtype=np.float32, reset=reset)
         else:
@@ -522,8 +561,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             net.partial_fit(dataset, epochs=epochs)
         streams.commit(update)
         self.classes_, self.net_, self._streams = classes, net, streams
+        # What predict runs: swapped in whole, so it never sees half an update.
+        self._predictor = FrozenModule(net.module_)
         self._rng_state = rng["rng_state"]
 
+    @serialised
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
         """Forget all streams, then train for ``max_epochs`` epochs.
@@ -557,6 +599,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 reset=True,
             )
             classes = np.unique(y)
+            _check_n_classes(classes)
             y_codes = self._encode(y, classes)
             rng_state = self._initial_rng_state()
             streams = self._new_streams(X, stream_ids, rng_state)
@@ -570,24 +613,32 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 prepared = self._prepare(
                     streams, X, y_codes, stream_ids, timestamps, sample_weight
                 )
-        if self.learn_decay:
-            learned, rng_state = self._learn_decays(
-                windows, streams, len(classes), rng_state
+            # Still inside: a failure in training leaves the estimator as it was.
+            if self.learn_decay:
+                learned, rng_state = self._learn_decays(
+                    windows, streams, len(classes), rng_state
+                )
+                # The network sees the start decays too: learning adds
+                # timescales and cannot take away the ones the user chose.
+                decays = np.concatenate([streams.decay_matrix, learned])
+                streams = StreamStates(decays, X.shape[1], self.time_unit)
+                prepared = self._prepare(
+                    streams, X, y_codes, stream_ids, timestamps, sample_weight
+                )
+            net = self._build_net(streams, len(classes))
+            self._train(
+                classes,
+                net,
+                streams,
+                rng_state,
+                prepared,
+                self.max_epochs,
+                initialize=True,
             )
-            # The network sees the start decays too: learning adds timescales
-            # and cannot take away the ones the user chose.
-            decays = np.concatenate([streams.decay_matrix, learned])
-            streams = StreamStates(decays, X.shape[1], self.time_unit)
-            prepared = self._prepare(
-                streams, X, y_codes, stream_ids, timestamps, sample_weight
-            )
-        net = self._build_net(streams, len(classes))
-        self._train(
-            classes, net, streams, rng_state, prepared, self.max_epochs, initialize=True
-        )
         self.n_iter_ = self.max_epochs
         return self
 
+    @serialised
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self, X, y, classes=None, stream_ids=None, timestamps=None, sample_weight=None
@@ -620,7 +671,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if classes is not None:
-            classes = np.unique(np.asarray(classes))
+            classes = _check_classes(classes)
             if not first_call and not np.array_equal(classes, self.classes_):
                 raise ValueError(
                     f"`classes={classes.tolist()}` is not the same as on the first "
@@ -647,9 +698,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             prepared = self._prepare(
                 streams, X, y_codes, stream_ids, timestamps, sample_weight
             )
-        self._train(
-            classes, net, streams, rng_state, prepared, 1, initialize=first_call
-        )
+            self._train(
+                classes, net, streams, rng_state, prepared, 1, initialize=first_call
+            )
         self.n_iter_ = 1 if first_call else self.n_iter_ + 1
         return self
 
@@ -657,12 +708,14 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     def _rows(self, X, stream_ids, timestamps):
         """Validated rows of an inference call: ``(X, stream_ids, timestamps)``."""
-        check_is_fitted(self)
+        if "_predictor" not in self.__dict__:  # set last by a successful fit
+            check_is_fitted(self)
         X, _, stream_ids, timestamps, _ = self._validate_input(
             X, stream_ids=stream_ids, timestamps=timestamps, reset=False
         )
         return X, stream_ids, timestamps
 
+    @serialised
     def update_accumulators(self, X, stream_ids=None, timestamps=None):
         """Advance the accumulators over unlabeled rows, without training.
 
@@ -680,6 +733,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self._streams.commit(self._streams.advance(*rows, device=self.device))
         return self
 
+    @serialised
     def reset_accumulators(self, stream_ids=None):
         """Forget all streams, or only the given ones; they restart from zero.
 
@@ -714,16 +768,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X, stream_ids, timestamps):
         rows = self._rows(X, stream_ids, timestamps)
+        predictor = self._predictor  # one snapshot for the whole call
         features, _ = self._streams.features(*rows, device=self.device)
-        module = self.net_.module_
-        if module.training:  # left in eval mode: skorch sets train mode to train
-            module.eval()
-        with torch.inference_mode():
-            if len(features) <= _PREDICT_BATCH:
-                return module(features)
-            return torch.cat(
-                [module(batch) for batch in features.split(_PREDICT_BATCH)]
-            )
+        return predictor(features)
 
     def predict(self, X, stream_ids=None, timestamps=None):
         """Class of each row, from the carried state; changes nothing.
@@ -782,8 +829,16 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ persistence
 
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # may be __dict__ itself
+        state.pop("_lock", None)  # locks cannot be pickled; a copy gets its own
+        state.pop("_predictor", None)  # rebuilt from net_
+        return state
+
     def __setstate__(self, state):
         super().__setstate__(state)
+        if "net_" in state:
+            self._predictor = FrozenModule(self.net_.module_)
         # Unpickled where CUDA is missing, skorch moves the net to the CPU
         # (with a DeviceWarning); the estimator follows it there.
         if torch.device(self.device).type == "cuda" and not torch.cuda.is_available():

@@ -33,6 +33,7 @@ N_FOLDS = 3
 TEST_SIZE = 0.3  # fraction of the series held out for the final comparison
 N_SEGMENTS = 10  # series cut from a CSV that has no stream column
 MIN_ROWS = 20
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Larger batches and a larger step than the estimator's defaults: on these
 # small data sets they train as well in far less time (the run stays < 30 s).
 ESTIMATOR_PARAMS = {"batch_size": 256, "lr": 5e-3, "hidden_layer_sizes": (64, 64)}
@@ -209,6 +210,11 @@ def _read_csv(path, target, stream_column):
                     f"feature column {name!r} has a missing or infinite value "
                     f"on line {i + 2}"
                 )
+            if abs(X[i, j]) > FLOAT32_MAX:  # the model computes in float32
+                raise DataError(
+                    f"feature column {name!r} has a value too large for float32: "
+                    f"{text.strip()} on line {i + 2}"
+                )
     y = np.array([text.strip() for text in columns[target]])
     if np.any(y == ""):
         line = int(np.flatnonzero(y == "")[0]) + 2
@@ -383,6 +389,8 @@ def main(argv=None):
         return _error(parser, "--csv needs --target COLUMN")
     if args.csv is None and (args.target or args.stream_column):
         return _error(parser, "--target and --stream-column need --csv PATH")
+    if os.path.isdir(args.out):  # found before training, not after
+        return _error(parser, f"--out {args.out} is a directory; name a file")
 
     def say(message=""):
         if not args.quiet:

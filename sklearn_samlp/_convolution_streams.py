@@ -20,7 +20,7 @@ A stream's state is one float32 row, in columns::
 import numpy as np
 import torch
 
-from ._accumulate import _scan_grouped, as_tensor, scan_codes
+from ._accumulate import _scan_grouped, as_tensor, bias_correction, scan_codes
 from ._streams import StateUpdate, StreamStates
 
 
@@ -49,12 +49,12 @@ def _bias_corrected(states, decays, elapsed):
     with np.errstate(divide="ignore"):  # log(0) = -inf: decay^elapsed = 0
         log_decays = np.log(decays)
     if np.all(decays == decays[0]):  # one divisor per row
-        divisor = -np.expm1(elapsed[needed] * log_decays[0])
+        divisor = bias_correction(log_decays[0], elapsed[needed])
         states[rows] /= torch.as_tensor(divisor, dtype=states.dtype, device=device)[
             :, None
         ]
     else:
-        divisor = -np.expm1(elapsed[needed, None] * log_decays[None, :])
+        divisor = bias_correction(log_decays[None, :], elapsed[needed, None])
         states[rows] = (states[rows] / torch.as_tensor(divisor, device=device)).to(
             states.dtype
         )
@@ -183,6 +183,10 @@ class ConvolutionStreams(StreamStates):
         ]
         final = torch.cat([f.to(x.dtype) for f in finals], dim=1)
         update = StateUpdate(
-            rows.stream_ids, final.cpu().numpy(), rows.final_elapsed, rows.final_time
+            rows.stream_ids,
+            final.cpu().numpy(),
+            rows.final_elapsed,
+            rows.final_time,
+            hint=rows.hint,
         )
         return features, update

@@ -17,7 +17,7 @@ import torch
 from skorch.callbacks import Callback
 from torch import nn
 
-from ._accumulate import _block_layout, _local_scan, scan_codes
+from ._accumulate import _block_layout, _local_scan, bias_correction, scan_codes
 from ._net import MLPModule
 
 # Decays stay inside [_LOW, _HIGH]: their logit is finite at initialisation, and
@@ -69,7 +69,7 @@ class AccumulatorMLP(nn.Module):
         for k in range(decays.shape[0]):
             local, carry_weight = _local_scan(windows, decays[k], steps)
             states = local + carry_weight * initial_states[:, k, None, :]
-            weight_sum = -torch.expm1(elapsed[:, :, None] * torch.log(decays[k]))
+            weight_sum = bias_correction(torch.log(decays[k]), elapsed[:, :, None])
             features.append(states / weight_sum)
         logits = self.mlp(torch.cat(features, dim=2))
         return logits.reshape(-1, logits.shape[-1])

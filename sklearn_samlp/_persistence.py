@@ -11,14 +11,15 @@ as JSON strings, so that ``1`` and ``"1"`` stay distinct.
 
 import json
 import os
-import pickle
 
 import numpy as np
 import torch
 
+from ._checkpoint import check_load_device, read_checkpoint, write_atomically
 from ._convolution import CausalConvolutions
 from ._convolution_streams import ConvolutionStreams
-from ._streams import StreamStates
+from ._serving import FrozenModule
+from ._streams import StreamStates, _check_decays, _check_no_nan
 
 FORMAT = "sklearn_samlp.SignalAccumulativeClassifier"
 VERSION = 1
@@ -61,7 +62,7 @@ def save_estimator(estimator, path):
         if isinstance(params[name], (list, tuple, np.ndarray)):
             params[name] = [float(d) for d in params[name]]
     params["hidden_layer_sizes"] = np.atleast_1d(params["hidden_layer_sizes"]).tolist()
-    ids = list(estimator._streams.index)
+    ids, states, elapsed, last_time = estimator._streams.to_arrays()
     if not all(isinstance(sid, _JSON_SCALARS) for sid in ids):
         raise TypeError(
             "Cannot save stream ids that are not str, int, float, bool or None."
@@ -81,10 +82,10 @@ def save_estimator(estimator, path):
         "module_state": {k: v.cpu() for k, v in net.module_.state_dict().items()},
         "optimizer_state": _to_cpu(net.optimizer_.state_dict()),
         "stream_ids": _to_json(ids, "the stream ids"),
-        "stream_states": torch.from_numpy(estimator._streams.states.copy()),
+        "stream_states": torch.from_numpy(states),
         "decays": torch.from_numpy(estimator.decays_),
-        "stream_elapsed": torch.from_numpy(estimator._streams.elapsed.copy()),
-        "stream_last_time": torch.from_numpy(estimator._streams.last_time.copy()),
+        "stream_elapsed": torch.from_numpy(elapsed),
+        "stream_last_time": torch.from_numpy(last_time),
         "rng_state": torch.from_numpy(estimator._rng_state.copy()),
         "n_iter": int(estimator.n_iter_),
     }
@@ -93,10 +94,7 @@ def save_estimator(estimator, path):
             name: torch.from_numpy(values)
             for name, values in estimator._streams.convolutions.to_arrays().items()
         }
-    directory = os.path.dirname(os.fspath(path))
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    torch.save(content, path)
+    write_atomically(content, path)
 
 
 def _to_cpu(obj):
@@ -109,35 +107,21 @@ def _to_cpu(obj):
     return obj
 
 
-def _read(path):
-    """The dict stored at ``path``, or a ValueError that says what is wrong."""
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except pickle.UnpicklingError as exc:
-        raise ValueError(
-            f"Refusing to load {path!r}: it holds objects other than tensors and "
-            f"plain data, which could execute code ({exc})."
-        ) from exc
-    except Exception as exc:  # truncated or not a torch file at all
-        raise ValueError(f"{path!r} is not a readable model file: {exc}") from exc
-    if not isinstance(content, dict) or content.get("format") != FORMAT:
-        raise ValueError(f"{path!r} is not a saved SignalAccumulativeClassifier.")
-    if content.get("version") != VERSION:
-        raise ValueError(
-            f"{path!r} has format version {content.get('version')!r}; this "
-            f"version of sklearn_samlp reads version {VERSION}."
-        )
-    missing = _KEYS - set(content)
-    if missing:
-        raise ValueError(f"{path!r} is incomplete: missing {sorted(missing)}.")
-    return content
-
-
 def load_estimator(cls, path, device=None):
-    """Read an estimator written by :func:`save_estimator`."""
-    content = _read(path)
+    """Read an estimator written by :func:`save_estimator`.
+
+    Every field is checked against the others before anything is built; a
+    file that contradicts itself raises ValueError.
+    """
+    content = read_checkpoint(
+        path,
+        what="SignalAccumulativeClassifier",
+        format_name=FORMAT,
+        version_key="version",
+        version=VERSION,
+        keys=_KEYS,
+    )
+    fname = os.fspath(path)
     try:
         params = json.loads(content["params"])
         for name in ("decay", "convolution_decay"):
@@ -148,62 +132,138 @@ def load_estimator(cls, path, device=None):
             saved = torch.device(params["device"])
             cuda_ok = saved.type != "cuda" or torch.cuda.is_available()
             device = params["device"] if cuda_ok else "cpu"
-        if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"cannot load onto device={device!r}: CUDA is not available"
-            )
-        params["device"] = str(device)
+        params["device"] = str(check_load_device(device, fname))
         estimator = cls(**params)
         estimator._validate_params()
-
-        classes = np.array(
-            json.loads(content["classes"]), dtype=content["classes_dtype"]
-        )
-        names = json.loads(content["feature_names_in"])
-        decays = content["decays"].numpy()
-        n_features = int(content["n_features_in"])
-        if not estimator.learn_decay:  # a shared decay per entry of the bank
-            decays = tuple(decays[:, 0].tolist())
-        if estimator.accumulator == "convolution":
-            arrays = {k: v.numpy() for k, v in content["convolution"].items()}
-            streams = ConvolutionStreams(
-                decays,
-                n_features,
-                estimator.time_unit,
-                CausalConvolutions.from_arrays(n_features, arrays),
-                np.atleast_1d(estimator.convolution_decay).tolist(),
-            )
-        else:
-            streams = StreamStates(decays, n_features, estimator.time_unit)
-        ids = json.loads(content["stream_ids"])
-        arrays = {
-            "states": (
-                content["stream_states"].numpy(),
-                (len(ids), streams.width),
-                np.float32,
-            ),
-            "elapsed": (content["stream_elapsed"].numpy(), (len(ids),), np.float64),
-            "last_time": (content["stream_last_time"].numpy(), (len(ids),), np.float64),
-        }
-        for name, (values, shape, dtype) in arrays.items():
-            if values.shape != shape:
-                raise ValueError(f"the stream {name} do not match the stream ids")
-            setattr(streams, name, values.astype(dtype))
-        streams.index = {sid: k for k, sid in enumerate(ids)}
-
-        net = estimator._build_net(streams, len(classes))
+        fitted = _check_fitted_fields(content, estimator)
+        net = estimator._build_net(fitted["streams"], len(fitted["classes"]))
         with torch.random.fork_rng(devices=[]):  # initialisation is overwritten
             net.initialize()
         net.module_.load_state_dict(content["module_state"])
         net.optimizer_.load_state_dict(content["optimizer_state"])
     except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path!r} holds an invalid model: {exc}") from exc
+        raise ValueError(f"{fname!r} holds an invalid model: {exc}") from exc
 
-    estimator.classes_ = classes
-    estimator.n_features_in_ = streams.n_features
-    if names:
-        estimator.feature_names_in_ = np.array(names, dtype=object)
-    estimator.net_, estimator._streams = net, streams
-    estimator._rng_state = content["rng_state"].numpy().copy()
-    estimator.n_iter_ = int(content["n_iter"])
+    estimator.classes_ = fitted["classes"]
+    estimator.n_features_in_ = fitted["streams"].n_features
+    if fitted["names"] is not None:
+        estimator.feature_names_in_ = fitted["names"]
+    estimator.net_, estimator._streams = net, fitted["streams"]
+    estimator._rng_state = fitted["rng_state"]
+    estimator.n_iter_ = fitted["n_iter"]
+    estimator._predictor = FrozenModule(net.module_)
     return estimator
+
+
+def _check_fitted_fields(content, estimator):
+    """The fitted state in ``content``, each field checked against the others."""
+    classes = np.array(json.loads(content["classes"]), dtype=content["classes_dtype"])
+    if classes.ndim != 1 or len(classes) < 2:
+        raise ValueError(f"classes must be 2 or more labels, got {classes.tolist()}.")
+    _check_no_nan(classes, "classes")
+    if not np.array_equal(np.unique(classes), classes):
+        raise ValueError(f"classes are not sorted and unique: {classes.tolist()}.")
+
+    n_features = content["n_features_in"]
+    if (
+        isinstance(n_features, bool)
+        or not isinstance(n_features, int)
+        or n_features < 1
+    ):
+        raise ValueError(f"n_features_in must be a positive int, got {n_features!r}.")
+    names = json.loads(content["feature_names_in"])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError("feature_names_in must be a list of str.")
+    if names and len(names) != n_features:
+        raise ValueError(
+            f"{len(names)} feature names for n_features_in={n_features} features."
+        )
+
+    decays = _finite_array(content, "decays", np.float64)
+    expected = np.asarray(_check_decays(estimator.decay))
+    n_decays = len(expected) * (2 if estimator.learn_decay else 1)  # start + learned
+    if decays.shape != (n_decays, n_features):
+        raise ValueError(
+            f"decays have shape {decays.shape}, expected {(n_decays, n_features)} "
+            "for the decay parameter and n_features_in."
+        )
+    if estimator.learn_decay:
+        start = np.broadcast_to(expected[:, None], (len(expected), n_features))
+        if not np.array_equal(decays[: len(expected)], start):
+            raise ValueError("the first decays contradict the decay parameter.")
+        if not np.all((decays > 0) & (decays < 1)):
+            raise ValueError("the learned decays must be in (0, 1).")
+    else:
+        if not np.array_equal(decays, np.broadcast_to(expected[:, None], decays.shape)):
+            raise ValueError(
+                f"the decays {decays[:, 0].tolist()} contradict the decay parameter "
+                f"{estimator.decay!r}."
+            )
+        decays = tuple(decays[:, 0].tolist())  # a shared decay per entry of the bank
+
+    for name in ("module_state", "optimizer_state"):
+        for key, tensor in _tensors(content[name]):
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise ValueError(f"{name} {key} contains NaN or infinity.")
+
+    cls, extra = StreamStates, {}
+    if estimator.accumulator == "convolution":
+        arrays = {k: v.numpy() for k, v in content["convolution"].items()}
+        cls, extra = (
+            ConvolutionStreams,
+            {
+                "convolutions": CausalConvolutions.from_arrays(n_features, arrays),
+                "convolution_decays": _check_decays(
+                    estimator.convolution_decay, closed=True, name="convolution_decay"
+                ),
+            },
+        )
+    streams = cls.from_arrays(
+        decays,
+        n_features,
+        estimator.time_unit,
+        json.loads(content["stream_ids"]),
+        content["stream_states"].numpy(),
+        content["stream_elapsed"].numpy(),
+        content["stream_last_time"].numpy(),
+        **extra,
+    )
+
+    rng_state = content["rng_state"]
+    try:
+        torch.Generator().set_state(rng_state)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"rng_state is not a torch generator state: {exc}") from exc
+
+    n_iter = content["n_iter"]
+    if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
+        raise ValueError(f"n_iter must be a positive int, got {n_iter!r}.")
+    return {
+        "classes": classes,
+        "names": np.array(names, dtype=object) if names else None,
+        "streams": streams,
+        "rng_state": rng_state.numpy().copy(),
+        "n_iter": n_iter,
+    }
+
+
+def _finite_array(content, name, dtype):
+    value = content[name]
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor.")
+    array = value.numpy().astype(dtype)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return array
+
+
+def _tensors(obj, prefix=""):
+    """``(key, tensor)`` of every tensor in nested dicts and lists."""
+    if isinstance(obj, torch.Tensor):
+        yield prefix, obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _tensors(value, f"{prefix}[{key!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            yield from _tensors(value, f"{prefix}[{i}]")

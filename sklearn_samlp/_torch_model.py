@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ._checkpoint import check_load_device, read_checkpoint, write_atomically
 from ._validation import check_int, check_real
 
 __all__ = ["SignalAccumulativeMLP"]
@@ -290,7 +291,6 @@ class SignalAccumulativeMLP(nn.Module):
             The path written.
         """
         path = Path(os.fspath(path))
-        path.parent.mkdir(parents=True, exist_ok=True)
         state = {
             name: tensor.detach().cpu().clone()
             for name, tensor in self.state_dict().items()
@@ -301,7 +301,7 @@ class SignalAccumulativeMLP(nn.Module):
             "config": self.get_config(),
             "state_dict": state,
         }
-        torch.save(payload, path)
+        write_atomically(payload, path)  # whole or absent, never half
         return path
 
     @classmethod
@@ -347,55 +347,21 @@ class SignalAccumulativeMLP(nn.Module):
         device(type='cpu')
         """
         fname = os.fspath(path)
-        try:
-            device = torch.device(device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"Invalid device {device!r}: {exc}") from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"Cannot load {fname!r} onto device {str(device)!r}: CUDA is not "
-                "available; use device='cpu'."
-            )
+        device = check_load_device(device, fname)
 
         def fail(problem):
             return ValueError(
                 f"Cannot load SignalAccumulativeMLP from {fname!r}: {problem}"
             )
 
-        # Opening the file ourselves keeps "missing file" / "permission
-        # denied" as the usual OSError; every failure *inside* torch.load
-        # (forbidden globals, truncated or corrupt archive, which can surface
-        # as UnpicklingError, RuntimeError, EOFError or even OSError) is a
-        # bad file and becomes a ValueError.
-        with open(fname, "rb") as f:
-            try:
-                payload = torch.load(f, map_location=device, weights_only=True)
-            except Exception as exc:
-                raise fail(
-                    "the file is truncated, corrupt or contains objects that "
-                    f"are not allowed in a weights-only checkpoint ({exc})"
-                ) from exc
-
-        if not isinstance(payload, dict):
-            raise fail(f"expected a dict, found {type(payload).__name__}.")
-        missing = [
-            k
-            for k in ("format", "format_version", "config", "state_dict")
-            if k not in payload
-        ]
-        if missing:
-            raise fail(f"missing entries {missing}.")
-        if payload["format"] != _FORMAT_NAME:
-            raise fail(f"unknown format {payload['format']!r}.")
-        version = payload["format_version"]
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise fail(f"format_version must be an int, got {version!r}.")
-        if version != _FORMAT_VERSION:
-            raise fail(
-                f"format_version {version} is not supported (this version "
-                f"reads {_FORMAT_VERSION})."
-            )
-
+        payload = read_checkpoint(
+            fname,
+            what="SignalAccumulativeMLP",
+            format_name=_FORMAT_NAME,
+            version_key="format_version",
+            version=_FORMAT_VERSION,
+            keys=("format", "format_version", "config", "state_dict"),
+        )
         config = payload["config"]
         if not isinstance(config, dict):
             raise fail(f"config must be a dict, got {type(config).__name__}.")

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_samlp._accumulate import accumulate, scan_codes
+from sklearn_samlp._accumulate import scan_codes
+from sklearn_samlp._streams import StreamStates, _factorize
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
 
@@ -71,7 +72,10 @@ def test_interleaved_streams_equal_separate_streams(dtype):
     )
     X = rng.normal(size=(4000, 3)).astype(dtype)
     init = {"y": np.ones(6), 7: np.full(6, -2.0), "absent": np.zeros(6)}
-    states, final = accumulate(X, (0.5, 0.97), stream_ids=ids, initial_state=init)
+    uniques, codes = _factorize(ids, len(ids))
+    h0 = np.array([init.get(sid, np.zeros(6)) for sid in uniques])
+    states, final = scan_codes(X, (0.5, 0.97), codes, h0)
+    final = dict(zip(uniques, final))
     assert set(final) == set(ids.tolist())
     for sid in set(ids.tolist()):
         rows = ids == sid
@@ -125,7 +129,7 @@ def test_empty_input_returns_initial_state():
 @pytest.mark.parametrize("decay", [1.0, -0.1, float("nan"), ()])
 def test_bad_decay(decay):
     with pytest.raises(ValueError, match="decay"):
-        scan_codes(np.ones((3, 2)), decay)
+        StreamStates(decay, 2)
 
 
 def test_bad_shapes():
@@ -134,7 +138,7 @@ def test_bad_shapes():
     with pytest.raises(ValueError, match="initial_states"):
         scan_codes(np.ones((3, 2)), 0.5, initial_states=np.ones(3))
     with pytest.raises(ValueError, match="stream_ids"):
-        accumulate(np.ones((3, 2)), 0.5, stream_ids=[1, 2])
+        _factorize([1, 2], 3)
 
 
 def naive_irregular(X, decays, a0, steps):

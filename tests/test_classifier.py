@@ -492,7 +492,7 @@ def test_partial_fit_needs_classes_on_first_call(streams):
         clf.partial_fit(X, y)
     assert not hasattr(clf, "classes_") and not hasattr(clf, "n_features_in_")
     with pytest.raises(ValueError, match="not in classes_"):
-        clf.partial_fit(X, y, classes=[0])
+        clf.partial_fit(X, y, classes=[0, 2])
     assert not hasattr(clf, "classes_") and not hasattr(clf, "n_features_in_")
 
 

@@ -248,3 +248,32 @@ def test_main_module_exports_main():
     from sklearn_samlp import __main__
 
     assert __main__.main is main
+
+
+@pytest.mark.parametrize(
+    "value, message", [("1e39", "too large for float32"), ("-1e39", "too large")]
+)
+def test_feature_overflowing_float32_is_a_data_error(tmp_path, capsys, value, message):
+    path = tmp_path / "big.csv"
+    rows = ["a,b,label"] + [f"{i},{i % 3},{i % 2}" for i in range(40)]
+    rows[5] = f"{value},1,0"
+    path.write_text("\n".join(rows) + "\n")
+    argv = ["--csv", str(path), "--target", "label", "--out", str(tmp_path / "m.pt")]
+    assert main([*argv, "--decay", "0.5", "--epochs", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("samlp: error:") and message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_out_naming_a_directory_exits_2(tmp_path, capsys):
+    assert main(["--out", str(tmp_path), "--decay", "0.5", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is a directory" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_out_that_cannot_be_written_exits_2(capsys):
+    argv = ["--out", "/dev/full", "--decay", "0.5", "--epochs", "1", "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot save" in err and len(err.splitlines()) == 1

@@ -178,7 +178,7 @@ def test_unit_timestamps_equal_no_timestamps(data):
 
 def test_timestamps_features_match_a_naive_loop(data):
     X, y, ids, times = data
-    clf = SignalAccumulativeClassifier(decay=0.8, **FAST).fit(X[:10], y[:10])
+    clf = SignalAccumulativeClassifier(decay=0.8, **FAST).fit(X[:100], y[:100])
     clf.reset_accumulators()
     rows = ids == 0
     features = clf._streams.features(X[rows], None, times[rows])[0].numpy()
