@@ -3,6 +3,7 @@
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+import datetime
 import functools
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -20,8 +21,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._accumulate import _check_decays
+from ._accumulate import _check_decays, _factorize
 from ._callbacks import TrainAccuracy
+from ._console import print_plain_when_piped
+from ._holdout import StopOnValidation, StreamHoldout, holdout_rows
 from ._learned import AccumulatorMLP, RefreshWindowStarts, WindowBatches, WindowIterator
 from ._net import (
     BatchIterator,
@@ -31,7 +34,14 @@ from ._net import (
     WeightedCrossEntropy,
 )
 from ._persistence import load_estimator, save_estimator
+from ._stream_checks import (
+    known_streams,
+    warn_missing_stream_ids,
+    warn_reused_streams,
+)
 from ._streams import StreamStates
+from ._threads import with_torch_threads
+from ._time import time_unit_value, timestamps_as_float
 
 _PREDICT_BATCH = 65536  # rows per forward pass at inference: memory, not accuracy
 _DECAY_LR_FACTOR = 30.0  # learning rate of the decays' logits, relative to lr
@@ -123,14 +133,57 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Rows per training window when ``learn_decay=True`` (at most the
         longest stream); the gradient reaches back at most this far, so it
         should exceed the memory ``1 / (1 - d)`` of the slowest decay.
-    time_unit : float, default=1.0
+    time_unit : float or duration, default=1.0
         With ``timestamps``, the decay over a gap ``dt`` is ``decay**(dt /
-        time_unit)``: a gap of ten units forgets as much as ten rows.
+        time_unit)``: a gap of ten units forgets as much as ten rows. A
+        number is in the unit of numeric timestamps. With datetime or
+        timedelta timestamps (numpy ``datetime64``, pandas datetimes) it must
+        be a duration: a string such as ``"1s"``, ``"20ms"``, ``"5min"``, a
+        ``Timedelta``/``timedelta`` or a ``timedelta64``.
     callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks for training, e.g. ``EarlyStopping`` (on
-        ``"train_loss"``), ``LRScheduler``, ``ProgressBar`` or ``TensorBoard``.
-        They are used as given, as skorch uses them. ``save`` does not store
-        them (they may hold files or writers); ``load`` sets None.
+        Extra skorch callbacks for training, e.g. ``EarlyStopping``,
+        ``LRScheduler``, :class:`EpochProgressBar` or ``TensorBoard``. They
+        are used as given, as skorch uses them. ``save`` does not store
+        them (they may hold files or writers); ``load`` sets None. Callbacks
+        that monitor ``valid_loss`` or ``valid_acc`` (as ``EarlyStopping()``
+        does by default) need ``early_stopping=True``, which makes the
+        validation split. skorch's ``ProgressBar`` hooks every batch, which
+        turns off the fast training loop; ``EpochProgressBar`` does not.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the streams (never part of a
+        stream; with a single stream, the last ``validation_fraction`` of its
+        rows) and stop ``fit`` when the validation accuracy has not improved
+        by ``tol`` for ``n_iter_no_change`` epochs, keeping the weights of the
+        best epoch, as ``MLPClassifier`` does. The history then has
+        ``valid_loss`` and ``valid_acc``. ``partial_fit`` ignores it and
+        trains on all its rows.
+    validation_fraction : float, default=0.1
+        Fraction of the streams held out with ``early_stopping=True``, in
+        (0, 1); at least one stream, and at least one left for training.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` after which
+        ``early_stopping`` stops. Unlike ``MLPClassifier``, training without
+        ``early_stopping`` always runs ``max_epochs``.
+    tol : float, default=1e-4
+        Least improvement of the validation accuracy that counts.
+    after_fit : {"warn", "continue", "reset"}, default="warn"
+        What the streams of ``fit`` are afterwards. ``"continue"``: each is
+        at its last training row, so predicting its next rows continues it.
+        ``"warn"``: the same, but ``predict``, ``predict_proba`` and ``score``
+        warn (:class:`StreamIdWarning`) when they get stream ids that ``fit``
+        trained on, until ``partial_fit``, ``update_accumulators`` or
+        ``reset_accumulators`` is called: held-out series numbered like the
+        training series would otherwise start from a training series'
+        memory. ``"reset"``: ``fit`` forgets every stream when it ends, so
+        every stream (and the default stream) starts from zero.
+    n_threads : int or None, default=1
+        torch's intra-op threads during ``fit``, ``partial_fit``,
+        ``predict``, ``predict_proba``, ``score`` and ``update_accumulators``,
+        restored when the call returns (``torch.set_num_threads`` is global
+        to the process, so do not run calls of estimators with different
+        settings at once in threads of one process). The network is small,
+        so one thread is about as fast as two on an idle machine and many
+        times faster on a busy one. None: leave torch's setting alone.
 
     Attributes
     ----------
@@ -147,10 +200,13 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Decay of every accumulated feature: ``decay`` broadcast, or the
         learned decays with ``learn_decay=True``.
     n_iter_ : int
-        Epochs trained since the last ``fit``.
+        Epochs trained since the last ``fit``, whatever stopped them
+        (``max_epochs``, ``early_stopping`` or an ``EarlyStopping`` callback),
+        plus one per ``partial_fit``.
     history_ : skorch.History
         One entry per epoch since the last ``fit``, with ``train_loss`` and
-        ``train_acc`` (e.g. ``clf.history_[:, "train_loss"]``).
+        ``train_acc`` (and ``valid_loss``, ``valid_acc`` with
+        ``early_stopping=True``), e.g. ``clf.history_[:, "train_loss"]``.
 
     See Also
     --------
@@ -209,8 +265,19 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         "verbose": ["verbose"],
         "learn_decay": ["boolean"],
         "window": [Interval(Integral, 1, None, closed="left")],
-        "time_unit": [Interval(Real, 0, None, closed="neither")],
+        "time_unit": [
+            Interval(Real, 0, None, closed="neither"),
+            str,
+            datetime.timedelta,
+            np.timedelta64,
+        ],
         "callbacks": [list, None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "after_fit": [StrOptions({"warn", "continue", "reset"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -229,6 +296,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         window=64,
         time_unit=1.0,
         callbacks=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        after_fit="warn",
+        n_threads=1,
     ):
         self.decay = decay
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -244,6 +317,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self.window = window
         self.time_unit = time_unit
         self.callbacks = callbacks
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.after_fit = after_fit
+        self.n_threads = n_threads
 
     # ------------------------------------------------------------------ input
 
@@ -309,6 +388,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                     f"{stream_ids.shape}."
                 )
         if timestamps is not None:
+            timestamps = timestamps_as_float(timestamps, self.time_unit)
             timestamps = check_array(
                 timestamps, ensure_2d=False, dtype=np.float64, input_name="timestamps"
             )
@@ -365,7 +445,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         decays = _check_decays(self.decay)
         if self.learn_decay:  # one decay per feature, to be learned
             decays = np.repeat(np.asarray(decays)[:, None], n_features, axis=1)
-        return StreamStates(decays, n_features, self.time_unit)
+        return StreamStates(decays, n_features, time_unit_value(self.time_unit))
 
     def _net_params(self, n_classes):
         """skorch parameters shared by the decay learner and the final network."""
@@ -390,6 +470,14 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         # callback writes to the user's writer; skorch re-initialises them.
         callbacks = [("train_acc", TrainAccuracy()), *(self.callbacks or [])]
         quiet = {} if self.verbose else {"callbacks__print_log": None}
+        params = self._net_params(n_classes)
+        if self.early_stopping:  # fit sets the split's rows; see _holdout
+            stop = StopOnValidation(self.n_iter_no_change, self.tol)
+            callbacks.append(("early_stopping", stop))
+            del params["callbacks__valid_loss"]
+            params.update(train_split=StreamHoldout(), iterator_valid=BatchIterator)
+        if self.verbose:
+            quiet["callbacks__print_log__sink"] = print_plain_when_piped
         return TightLoopNet(
             module=MLPModule,
             module__n_inputs=streams.n_features + streams.width,
@@ -398,7 +486,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             callbacks=callbacks,
             verbose=self.verbose,
             **quiet,
-            **self._net_params(n_classes),
+            **params,
         )
 
     def _prepare(self, streams, X, y_codes, stream_ids, timestamps, sample_weight):
@@ -442,18 +530,31 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             decays = net.module_.decays().double().cpu().numpy()
         return decays, rng["rng_state"]
 
-    def _train(self, classes, net, streams, rng_state, prepared, epochs, initialize):
-        """Train ``net``, advance ``streams`` to the end of the call, store both."""
+    def _train(
+        self, classes, net, streams, rng_state, prepared, epochs, initialize, valid=None
+    ):
+        """Train ``net``, advance ``streams`` to the end of the call, store both.
+
+        ``valid``: the rows held out for validation (``fit`` with
+        ``early_stopping``), set on the net's split for this call only.
+        """
         dataset, update = prepared
         with self._own_rng(rng_state) as rng:
             if initialize:
                 net.initialize()
-            net.partial_fit(dataset, epochs=epochs)
+            if valid is not None:
+                net.train_split.valid = valid
+            try:
+                net.partial_fit(dataset, epochs=epochs)
+            finally:
+                if valid is not None:
+                    net.train_split.valid = None
         streams.commit(update)
         self.classes_, self.net_, self._streams = classes, net, streams
         self._rng_state = rng["rng_state"]
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_torch_threads
     def fit(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
         """Forget all streams, then train for ``max_epochs`` epochs.
 
@@ -503,18 +604,46 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             decays, rng_state = self._learn_decays(
                 windows, streams, len(classes), rng_state
             )
-            streams = StreamStates(decays, X.shape[1], self.time_unit)
+            streams = StreamStates(decays, X.shape[1], time_unit_value(self.time_unit))
             prepared = self._prepare(
                 streams, X, y_codes, stream_ids, timestamps, sample_weight
             )
         net = self._build_net(streams, len(classes))
+        valid = None
+        if self.early_stopping:
+            valid = self._validation_rows(stream_ids, X.shape[0], rng_state)
         self._train(
-            classes, net, streams, rng_state, prepared, self.max_epochs, initialize=True
+            classes,
+            net,
+            streams,
+            rng_state,
+            prepared,
+            self.max_epochs,
+            initialize=True,
+            valid=valid,
         )
-        self.n_iter_ = self.max_epochs
+        if self.after_fit == "reset":
+            streams.reset()
+        self._fit_streams = known_streams(streams) if self.after_fit == "warn" else None
+        self.n_iter_ = len(net.history)  # early stopping may end before max_epochs
         return self
 
+    def _validation_rows(self, stream_ids, n_rows, rng_state):
+        """Rows held out by ``early_stopping``: whole streams, or one stream's tail."""
+        if stream_ids is None:
+            codes, n_streams = np.zeros(n_rows, dtype=np.intp), 1
+        else:
+            ids, codes = _factorize(stream_ids, n_rows)
+            n_streams = len(ids)
+        if n_rows < 2:
+            raise ValueError("early_stopping needs at least 2 rows to hold some out.")
+        # Its own generator, seeded from the estimator's: the training draws
+        # stay those of early_stopping=False.
+        generator = torch.Generator().set_state(torch.from_numpy(rng_state))
+        return holdout_rows(codes, n_streams, self.validation_fraction, generator)
+
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_torch_threads
     def partial_fit(
         self, X, y, classes=None, stream_ids=None, timestamps=None, sample_weight=None
     ):
@@ -576,19 +705,32 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self._train(
             classes, net, streams, rng_state, prepared, 1, initialize=first_call
         )
+        self._fit_streams = None  # the streams have moved on: no longer fit's
         self.n_iter_ = 1 if first_call else self.n_iter_ + 1
         return self
 
     # -------------------------------------------------------------- inference
 
-    def _rows(self, X, stream_ids, timestamps):
-        """Validated rows of an inference call: ``(X, stream_ids, timestamps)``."""
+    def _rows(self, X, stream_ids, timestamps, method=None):
+        """Validated rows of an inference call: ``(X, stream_ids, timestamps)``.
+
+        ``method``: the name of a predicting call, which warns about stream
+        ids that are probably not what the caller means (see ``after_fit``).
+        """
         check_is_fitted(self)
         X, _, stream_ids, timestamps, _ = self._validate_input(
             X, stream_ids=stream_ids, timestamps=timestamps, reset=False
         )
+        if method is not None:
+            if stream_ids is None:
+                n_streams = len(known_streams(self._streams))
+                if n_streams > 1:
+                    warn_missing_stream_ids(n_streams, method)
+            elif getattr(self, "_fit_streams", None):
+                warn_reused_streams(self._fit_streams, stream_ids, method)
         return X, stream_ids, timestamps
 
+    @with_torch_threads
     def update_accumulators(self, X, stream_ids=None, timestamps=None):
         """Advance the accumulators over unlabeled rows, without training.
 
@@ -604,6 +746,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         """
         rows = self._rows(X, stream_ids, timestamps)
         self._streams.commit(self._streams.advance(*rows, device=self.device))
+        self._fit_streams = None  # the streams have moved on: no longer fit's
         return self
 
     def reset_accumulators(self, stream_ids=None):
@@ -620,6 +763,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._streams.reset(None if stream_ids is None else np.asarray(stream_ids))
+        self._fit_streams = None
         return self
 
     def predict_proba(self, X, stream_ids=None, timestamps=None):
@@ -635,11 +779,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        logits = self._logits(X, stream_ids, timestamps).to("cpu", torch.float64)
-        return torch.softmax(logits, dim=1).numpy()
+        logits = self._logits(X, stream_ids, timestamps, "predict_proba")
+        return torch.softmax(logits.to("cpu", torch.float64), dim=1).numpy()
 
-    def _logits(self, X, stream_ids, timestamps):
-        rows = self._rows(X, stream_ids, timestamps)
+    @with_torch_threads
+    def _logits(self, X, stream_ids, timestamps, method):
+        rows = self._rows(X, stream_ids, timestamps, method)
         features, _ = self._streams.features(*rows, device=self.device)
         module = self.net_.module_
         if module.training:  # left in eval mode: skorch sets train mode to train
@@ -664,7 +809,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        logits = self._logits(X, stream_ids, timestamps)
+        logits = self._logits(X, stream_ids, timestamps, "predict")
         return self.classes_[logits.argmax(dim=1).cpu().numpy()]
 
     def score(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
@@ -682,7 +827,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         -------
         score : float
         """
-        y_pred = self.predict(X, stream_ids, timestamps)
+        logits = self._logits(X, stream_ids, timestamps, "score")
+        y_pred = self.classes_[logits.argmax(dim=1).cpu().numpy()]
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     @property

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ._streams import StreamStates
+from ._time import is_duration, time_unit_value
 
 FORMAT = "sklearn_samlp.SignalAccumulativeClassifier"
 VERSION = 1
@@ -55,6 +56,8 @@ def save_estimator(estimator, path):
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a generator cannot be saved; its state is
     params["device"] = str(params["device"])
+    if is_duration(params["time_unit"]):  # a Timedelta: as a string, in ns
+        params["time_unit"] = f"{round(time_unit_value(params['time_unit']) * 1e9)}ns"
     if isinstance(params["decay"], (list, tuple, np.ndarray)):
         params["decay"] = [float(d) for d in params["decay"]]
     params["hidden_layer_sizes"] = np.atleast_1d(params["hidden_layer_sizes"]).tolist()
@@ -155,7 +158,7 @@ def load_estimator(cls, path, device=None):
         n_features = int(content["n_features_in"])
         if not estimator.learn_decay:  # a shared decay per entry of the bank
             decays = tuple(decays[:, 0].tolist())
-        streams = StreamStates(decays, n_features, estimator.time_unit)
+        streams = StreamStates(decays, n_features, time_unit_value(estimator.time_unit))
         ids = json.loads(content["stream_ids"])
         arrays = {
             "states": (
