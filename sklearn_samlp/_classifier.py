@@ -24,7 +24,12 @@ from sklearn.utils.validation import (
 from ._accumulate import _check_decays, _factorize
 from ._callbacks import TrainAccuracy
 from ._console import print_plain_when_piped
-from ._holdout import StopOnValidation, StreamHoldout, holdout_rows
+from ._holdout import (
+    StopOnValidation,
+    StreamHoldout,
+    check_validation_monitors,
+    holdout_rows,
+)
 from ._learned import AccumulatorMLP, RefreshWindowStarts, WindowBatches, WindowIterator
 from ._net import (
     BatchIterator,
@@ -266,10 +271,10 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         "learn_decay": ["boolean"],
         "window": [Interval(Integral, 1, None, closed="left")],
         "time_unit": [
-            Interval(Real, 0, None, closed="neither"),
-            str,
+            np.timedelta64,  # first: numpy counts it as an Integral
             datetime.timedelta,
-            np.timedelta64,
+            str,
+            Interval(Real, 0, None, closed="neither"),
         ],
         "callbacks": [list, None],
         "early_stopping": ["boolean"],
@@ -588,6 +593,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             )
             classes = np.unique(y)
             y_codes = self._encode(y, classes)
+            check_validation_monitors(self.callbacks, self.early_stopping)
+            if self.early_stopping and X.shape[0] < 2:
+                raise ValueError(
+                    "early_stopping needs at least 2 rows to hold some out."
+                )
             streams = self._new_streams(X.shape[1])
             if self.learn_decay:  # windows of the rows; validates them too
                 rows = streams.rows(stream_ids, timestamps, X.shape[0])
@@ -635,8 +645,6 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         else:
             ids, codes = _factorize(stream_ids, n_rows)
             n_streams = len(ids)
-        if n_rows < 2:
-            raise ValueError("early_stopping needs at least 2 rows to hold some out.")
         # Its own generator, seeded from the estimator's: the training draws
         # stay those of early_stopping=False.
         generator = torch.Generator().set_state(torch.from_numpy(rng_state))

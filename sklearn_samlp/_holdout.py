@@ -61,6 +61,24 @@ def holdout_rows(codes, n_streams, validation_fraction, generator=None):
     return np.isin(codes, held_out)
 
 
+def check_validation_monitors(callbacks, early_stopping):
+    """Refuse callbacks that monitor validation scores when there is no split.
+
+    skorch would fail at the end of the first epoch with a ``KeyError``.
+    """
+    if early_stopping:
+        return
+    for callback in callbacks or []:
+        callback = callback[1] if isinstance(callback, tuple) else callback
+        monitor = getattr(callback, "monitor", None)
+        if isinstance(monitor, str) and monitor.startswith("valid_"):
+            raise ValueError(
+                f"{type(callback).__name__} monitors {monitor!r}, but there is no "
+                "validation split: set early_stopping=True to hold out "
+                "validation_fraction of the streams (or monitor 'train_loss')."
+            )
+
+
 class StreamHoldout:
     """skorch ``train_split`` that holds out the rows of :func:`holdout_rows`.
 

@@ -84,5 +84,3 @@ def warn_missing_stream_ids(n_streams, method):
 def known_streams(streams):
     """The ids of the streams with a state, other than the default stream."""
     return {sid for sid in streams.index if sid is not None}
-
-

@@ -140,9 +140,7 @@ def timestamps_as_float(timestamps, time_unit):
             f"accumulator forgets as much as over one row (got {time_unit!r})."
         )
     if values.ndim != 1:
-        raise ValueError(
-            f"timestamps must be 1-dimensional, got shape {values.shape}."
-        )
+        raise ValueError(f"timestamps must be 1-dimensional, got shape {values.shape}.")
     if values.dtype.kind == "M":
         values = values - np.datetime64(0, "ns")
     return _timedelta_seconds(values)
