@@ -47,7 +47,7 @@ def holdout_rows(codes, n_streams, validation_fraction, generator=None):
     --------
     >>> import numpy as np
     >>> from sklearn_samlp._holdout import holdout_rows
-    >>> holdout_rows(np.zeros(10, dtype=int), 1, 0.2).nonzero()[0]  # one stream: its tail
+    >>> holdout_rows(np.zeros(10, dtype=int), 1, 0.2).nonzero()[0]  # its tail
     array([8, 9])
     """
     n_rows = len(codes)
