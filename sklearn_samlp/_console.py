@@ -41,8 +41,12 @@ def _isatty(stream):
 
 
 def print_plain_when_piped(text):
-    """``print`` that drops ANSI colour codes unless stdout is a terminal."""
-    print(text if _isatty(sys.stdout) else strip_ansi(text))
+    """``print`` that drops ANSI colour codes unless stdout is a terminal.
+
+    It writes through ``tqdm.write``, which lifts an :class:`EpochProgressBar`
+    out of the way and draws it again below the line.
+    """
+    tqdm.write(text if _isatty(sys.stdout) else strip_ansi(text), file=sys.stdout)
 
 
 class EpochProgressBar(Callback):
