@@ -88,7 +88,8 @@ def save_estimator(estimator, path):
         "rng_state": torch.from_numpy(estimator._rng_state.copy()),
         "n_iter": int(estimator.n_iter_),
     }
-    directory = os.path.dirname(os.fspath(path))
+    path = os.path.expanduser(os.fspath(path))  # "~/model.pt", not a folder "~"
+    directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, exist_ok=True)
     torch.save(content, path)
@@ -106,6 +107,14 @@ def _to_cpu(obj):
 
 def _read(path):
     """The dict stored at ``path``, or a ValueError that says what is wrong."""
+    path = os.path.expanduser(os.fspath(path))
+    with open(path, "rb") as f:  # FileNotFoundError as is
+        magic = f.read(4)
+    if magic != b"PK\x03\x04":  # torch.save writes a zip archive
+        raise ValueError(
+            f"{path!r} is not a model file written by "
+            "SignalAccumulativeClassifier.save (not a torch.save archive)."
+        )
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
