@@ -5,11 +5,13 @@
 
 import datetime
 import functools
+import os
 from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -20,6 +22,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from skorch.history import History
 
 from ._accumulate import _check_decays, _factorize
 from ._callbacks import TrainAccuracy
@@ -249,9 +252,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     >>> from sklearn_samlp import SignalAccumulativeClassifier
     >>> from sklearn_samlp.datasets import make_regime_streams
     >>> X, y, stream_ids = make_regime_streams(random_state=0)
+    >>> train, test = stream_ids < 7, stream_ids >= 7  # whole streams held out
     >>> clf = SignalAccumulativeClassifier(decay=0.9, random_state=0)
-    >>> clf.fit(X, y, stream_ids=stream_ids).score(X, y, stream_ids=stream_ids)
-    0.9...
+    >>> clf = clf.fit(X[train], y[train], stream_ids=stream_ids[train])
+    >>> clf.score(X[test], y[test], stream_ids=stream_ids[test])
+    0.8...
     """
 
     _parameter_constraints: dict = {
@@ -560,7 +565,14 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     @with_torch_threads
-    def fit(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        stream_ids: ArrayLike | None = None,
+        timestamps: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> "SignalAccumulativeClassifier":
         """Forget all streams, then train for ``max_epochs`` epochs.
 
         Parameters
@@ -580,7 +592,17 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : object
-            The fitted estimator; each stream's state is at its last row.
+            The fitted estimator; each stream's state is at its last row
+            (``after_fit="reset"``: every stream forgotten).
+
+        Examples
+        --------
+        >>> from sklearn_samlp import SignalAccumulativeClassifier
+        >>> from sklearn_samlp.datasets import make_regime_streams
+        >>> X, y, ids = make_regime_streams(n_streams=3, random_state=0)
+        >>> clf = SignalAccumulativeClassifier(max_epochs=2, random_state=0)
+        >>> clf.fit(X, y, stream_ids=ids).n_iter_
+        2
         """
         with self._restored_on_error():
             X, y, stream_ids, timestamps, sample_weight = self._validate_input(
@@ -739,7 +761,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         return X, stream_ids, timestamps
 
     @with_torch_threads
-    def update_accumulators(self, X, stream_ids=None, timestamps=None):
+    def update_accumulators(
+        self,
+        X: ArrayLike,
+        stream_ids: ArrayLike | None = None,
+        timestamps: ArrayLike | None = None,
+    ) -> "SignalAccumulativeClassifier":
         """Advance the accumulators over unlabeled rows, without training.
 
         Parameters
@@ -757,7 +784,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self._fit_streams = None  # the streams have moved on: no longer fit's
         return self
 
-    def reset_accumulators(self, stream_ids=None):
+    def reset_accumulators(
+        self, stream_ids: ArrayLike | None = None
+    ) -> "SignalAccumulativeClassifier":
         """Forget all streams, or only the given ones; they restart from zero.
 
         Parameters
@@ -774,7 +803,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self._fit_streams = None
         return self
 
-    def predict_proba(self, X, stream_ids=None, timestamps=None):
+    def predict_proba(
+        self,
+        X: ArrayLike,
+        stream_ids: ArrayLike | None = None,
+        timestamps: ArrayLike | None = None,
+    ) -> np.ndarray:
         """Class probabilities of each row, from the carried state; changes nothing.
 
         Parameters
@@ -804,7 +838,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 [module(batch) for batch in features.split(_PREDICT_BATCH)]
             )
 
-    def predict(self, X, stream_ids=None, timestamps=None):
+    def predict(
+        self,
+        X: ArrayLike,
+        stream_ids: ArrayLike | None = None,
+        timestamps: ArrayLike | None = None,
+    ) -> np.ndarray:
         """Class of each row, from the carried state; changes nothing.
 
         Parameters
@@ -816,12 +855,30 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         y : ndarray of shape (n_samples,)
+
+        Examples
+        --------
+        >>> from sklearn_samlp import SignalAccumulativeClassifier
+        >>> from sklearn_samlp.datasets import make_regime_streams
+        >>> X, y, ids = make_regime_streams(n_streams=4, random_state=0)
+        >>> train, test = ids < 3, ids == 3
+        >>> clf = SignalAccumulativeClassifier(max_epochs=2, random_state=0)
+        >>> clf = clf.fit(X[train], y[train], stream_ids=ids[train])
+        >>> clf.predict(X[test][:5], stream_ids=ids[test][:5]).shape
+        (5,)
         """
         logits = self._logits(X, stream_ids, timestamps, "predict")
         return self.classes_[logits.argmax(dim=1).cpu().numpy()]
 
-    def score(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
-        """Accuracy of ``predict(X, stream_ids)``; changes nothing.
+    def score(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        stream_ids: ArrayLike | None = None,
+        timestamps: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> float:
+        """Accuracy per row of ``predict(X, stream_ids)``; changes nothing.
 
         Parameters
         ----------
@@ -840,17 +897,29 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     @property
-    def history_(self):
+    def history_(self) -> History:
+        """skorch's training history: one entry per epoch since the last ``fit``.
+
+        Each entry holds ``epoch``, ``train_loss``, ``train_acc``, ``dur`` and
+        the per-batch records (and ``valid_loss``, ``valid_acc`` with
+        ``early_stopping=True``); ``clf.history_[:, "train_loss"]`` lists a
+        key over the epochs. It is ``net_.history``.
+        """
         check_is_fitted(self)
         return self.net_.history
 
     @property
-    def decays_(self):
+    def decays_(self) -> np.ndarray:
+        """Decay of every accumulated feature, shape (n_decays, n_features_in_).
+
+        Row ``k`` is entry ``k`` of the bank: ``decay`` broadcast over the
+        features, or the decays learned with ``learn_decay=True``.
+        """
         check_is_fitted(self)
         return self._streams.decay_matrix
 
     @property
-    def accumulators_(self):
+    def accumulators_(self) -> dict:
         """Raw accumulator state of every known stream, as ``{stream_id: state}``.
 
         A state is ``[a(decay) for decay in the bank]`` concatenated, shape
@@ -869,7 +938,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         if torch.device(self.device).type == "cuda" and not torch.cuda.is_available():
             self.device = "cpu"
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike) -> None:
         """Save the fitted estimator to one file that cannot execute code.
 
         The file holds the parameters, the weights, the optimizer state, the
@@ -881,13 +950,32 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         path : str or path-like
-            File to write; missing parent folders are created.
+            File to write; ``~`` is expanded and missing parent folders are
+            created.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from sklearn_samlp import SignalAccumulativeClassifier
+        >>> from sklearn_samlp.datasets import make_regime_streams
+        >>> X, y, ids = make_regime_streams(n_streams=3, random_state=0)
+        >>> clf = SignalAccumulativeClassifier(max_epochs=1, random_state=0)
+        >>> clf = clf.fit(X, y, stream_ids=ids)
+        >>> path = Path(tempfile.mkdtemp()) / "model.pt"
+        >>> clf.save(path)
+        >>> loaded = SignalAccumulativeClassifier.load(path)
+        >>> new = [7] * 5  # a new stream, continued from the same state by both
+        >>> bool((loaded.predict(X[:5], new) == clf.predict(X[:5], new)).all())
+        True
         """
         check_is_fitted(self)
         save_estimator(self, path)
 
     @classmethod
-    def load(cls, path, device=None):
+    def load(
+        cls, path: str | os.PathLike, device: str | torch.device | None = None
+    ) -> "SignalAccumulativeClassifier":
         """Load an estimator saved with :meth:`save`.
 
         Parameters
@@ -908,5 +996,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         ValueError
             If the file is truncated, is not a saved estimator, or holds
             anything but tensors and plain data.
+
+        Examples
+        --------
+        See :meth:`save`.
         """
         return load_estimator(cls, path, device=device)

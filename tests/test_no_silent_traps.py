@@ -279,3 +279,32 @@ def test_epoch_progress_bar_keeps_the_fast_loop(data, monkeypatch):
     bar.on_train_begin(clf.net_)
     assert not bar.bar_.disable
     bar.on_train_end(clf.net_)
+
+
+# -------------------------------------------------------------- small ones
+
+
+def test_loading_a_non_model_file_says_so(tmp_path):
+    for name, content in [("notes.txt", b"hello\n"), ("empty.pt", b"")]:
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match="not a model file written by"):
+            SignalAccumulativeClassifier.load(tmp_path / name)
+
+
+def test_save_and_load_expand_the_home_folder(data, tmp_path, monkeypatch):
+    X, y, _ = data
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    clf = SignalAccumulativeClassifier(**FAST).fit(X, y)
+    clf.save("~/models/m.pt")
+    assert (tmp_path / "home" / "models" / "m.pt").is_file()
+    assert not (tmp_path / "~").exists()
+    assert SignalAccumulativeClassifier.load("~/models/m.pt").n_iter_ == 3
+
+
+def test_package_is_typed():
+    from importlib.resources import files
+
+    assert files("sklearn_samlp").joinpath("py.typed").is_file()
+    hints = SignalAccumulativeClassifier.fit.__annotations__
+    assert {"X", "y", "stream_ids", "return"} <= set(hints)
