@@ -320,6 +320,8 @@ def _median_gap(times, stream_ids):
         values = values.astype(np.int64).astype(np.float64) * 1e-9
     else:
         values = times.astype(np.float64)
+    order = np.argsort(stream_ids, kind="stable")  # streams may be interleaved
+    values, stream_ids = values[order], stream_ids[order]
     same = stream_ids[1:] == stream_ids[:-1]
     gaps = np.diff(values)[same]
     if np.any(gaps <= 0):

@@ -364,3 +364,27 @@ def test_piped_output_is_plain_text(tmp_path):
     assert "\x1b" not in proc.stdout and "train_loss" in proc.stdout
     assert proc.stderr == ""
     assert list(tmp_path.iterdir()) == []  # nothing written to the cwd
+
+
+@pytest.mark.parametrize(
+    "times, argv, message",
+    [
+        (["x"] * 30, [], "holds neither numbers nor ISO 8601 datetimes"),
+        ([str(30 - i) for i in range(30)], [], "must increase within each series"),
+        ([str(i) for i in range(30)], ["--time-unit", "1s"], "the unit is a number"),
+        (
+            [f"2024-03-01T00:00:{i:02d}" for i in range(30)],
+            ["--time-unit", "7 parsecs"],
+            "is not a duration",
+        ),
+    ],
+)
+def test_bad_time_column(tmp_path, capsys, times, argv, message):
+    path = tmp_path / "timed.csv"
+    rows = [f"{t},{i % 3},{'ab'[i % 2]}" for i, t in enumerate(times)]
+    path.write_text("when,a,label\n" + "\n".join(rows) + "\n")
+    base = ["--csv", str(path), "--target", "label", "--time-column", "when"]
+    assert main([*base, *argv, "--decay", "0.9"]) == 2
+    _, err = capsys.readouterr()
+    assert err.startswith("samlp: error: ") and err.count("\n") == 1
+    assert message in err
