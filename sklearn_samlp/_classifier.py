@@ -232,7 +232,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     shrunk towards zero at the start of a stream.
 
     ``fit`` forgets all streams; afterwards each stream's state is at its last
-    row. ``partial_fit`` and ``update_accumulators`` advance the state;
+    row (see ``after_fit`` for held-out series that reuse training ids). ``partial_fit`` and ``update_accumulators`` advance the state;
     ``predict``, ``predict_proba`` and ``score`` start from it and change
     nothing, so a test-then-train loop (``predict`` then ``partial_fit`` on
     each chunk) is correct.
