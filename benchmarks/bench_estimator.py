@@ -236,6 +236,7 @@ def ours(dropout=DROPOUT, epochs=EPOCHS, seed=0):
         max_epochs=epochs,
         shuffle=True,
         random_state=seed,
+        n_threads=None,  # the process's setting (--threads), as the baselines
     )
 
 

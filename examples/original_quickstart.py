@@ -7,7 +7,9 @@ The training script of the original design, unchanged except for its imports,
 followed by the design's save/load and inference snippets. It trains
 :class:`~sklearn_samlp.SignalAccumulativeMLP` on hidden-regime streams from
 :class:`~sklearn_samlp.StreamManager` and saves the model to
-``models/signal_model_v1.pt`` relative to the current directory.
+``models/signal_model_v1.pt`` under a folder of its own: the first argument, or
+a new temporary folder (the design's path is relative to the working directory,
+so the script changes to that folder first).
 """
 
 # Authors: The sklearn_samlp developers
@@ -127,4 +129,14 @@ def main():
     print("Predictions:", predictions)
 
 if __name__ == '__main__':
+    # The design saves to ``models/`` under the working directory: run it in
+    # a folder of its own, the first argument or a new temporary folder.
+    import os
+    import sys
+    import tempfile
+
+    folder = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="samlp_")
+    os.makedirs(folder, exist_ok=True)
+    os.chdir(folder)
+    print(f"Writing models/ under {folder}")
     main()

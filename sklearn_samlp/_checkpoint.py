@@ -72,6 +72,12 @@ def read_checkpoint(path, *, what, format_name, version_key, version, keys):
     # fails inside torch.load (forbidden globals, truncated or corrupt archive:
     # UnpicklingError, RuntimeError, EOFError, even OSError) is a bad file.
     with open(fname, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":  # torch.save writes a zip archive
+            raise fail(
+                f"not a readable model file: not a model file written by "
+                f"{what}.save (it is no torch.save archive)."
+            )
+        f.seek(0)
         try:
             content = torch.load(f, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:

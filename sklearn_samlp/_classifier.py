@@ -3,12 +3,15 @@
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+import datetime
 import functools
+import os
 from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -19,10 +22,18 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from skorch.history import History
 
 from ._callbacks import TrainAccuracy
+from ._console import print_plain_when_piped
 from ._convolution import CausalConvolutions, auto_max_dilation
 from ._convolution_streams import ConvolutionStreams
+from ._holdout import (
+    StopOnValidation,
+    StreamHoldout,
+    check_validation_monitors,
+    holdout_rows,
+)
 from ._learned import AccumulatorMLP, RefreshWindowStarts, WindowBatches, WindowIterator
 from ._net import (
     BatchIterator,
@@ -33,7 +44,14 @@ from ._net import (
 )
 from ._persistence import load_estimator, save_estimator
 from ._serving import FrozenModule, serialised
+from ._stream_checks import (
+    known_streams,
+    warn_missing_stream_ids,
+    warn_reused_streams,
+)
 from ._streams import StreamStates, _check_decays, _factorize
+from ._threads import with_torch_threads
+from ._time import time_unit_value, timestamps_as_float
 from ._validation import check_device, check_layer_sizes
 
 _DECAY_LR_FACTOR = 30.0  # learning rate of the decays' logits, relative to lr
@@ -157,14 +175,57 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Rows per training window when ``learn_decay=True`` (at most the
         longest stream); the gradient reaches back at most this far, so it
         should exceed the memory ``1 / (1 - d)`` of the slowest decay.
-    time_unit : float, default=1.0
+    time_unit : float or duration, default=1.0
         With ``timestamps``, the decay over a gap ``dt`` is ``decay**(dt /
-        time_unit)``: a gap of ten units forgets as much as ten rows.
+        time_unit)``: a gap of ten units forgets as much as ten rows. A
+        number is in the unit of numeric timestamps. With datetime or
+        timedelta timestamps (numpy ``datetime64``, pandas datetimes) it must
+        be a duration: a string such as ``"1s"``, ``"20ms"``, ``"5min"``, a
+        ``Timedelta``/``timedelta`` or a ``timedelta64``.
     callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks for training, e.g. ``EarlyStopping`` (on
-        ``"train_loss"``), ``LRScheduler``, ``ProgressBar`` or ``TensorBoard``.
-        They are used as given, as skorch uses them. ``save`` does not store
-        them (they may hold files or writers); ``load`` sets None.
+        Extra skorch callbacks for training, e.g. ``EarlyStopping``,
+        ``LRScheduler``, :class:`EpochProgressBar` or ``TensorBoard``. They
+        are used as given, as skorch uses them. ``save`` does not store
+        them (they may hold files or writers); ``load`` sets None. Callbacks
+        that monitor ``valid_loss`` or ``valid_acc`` (as ``EarlyStopping()``
+        does by default) need ``early_stopping=True``, which makes the
+        validation split. skorch's ``ProgressBar`` hooks every batch, which
+        turns off the fast training loop; ``EpochProgressBar`` does not.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the streams (never part of a
+        stream; with a single stream, the last ``validation_fraction`` of its
+        rows) and stop ``fit`` when the validation accuracy has not improved
+        by ``tol`` for ``n_iter_no_change`` epochs, keeping the weights of the
+        best epoch, as ``MLPClassifier`` does. The history then has
+        ``valid_loss`` and ``valid_acc``. ``partial_fit`` ignores it and
+        trains on all its rows.
+    validation_fraction : float, default=0.1
+        Fraction of the streams held out with ``early_stopping=True``, in
+        (0, 1); at least one stream, and at least one left for training.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` after which
+        ``early_stopping`` stops. Unlike ``MLPClassifier``, training without
+        ``early_stopping`` always runs ``max_epochs``.
+    tol : float, default=1e-4
+        Least improvement of the validation accuracy that counts.
+    after_fit : {"warn", "continue", "reset"}, default="warn"
+        What the streams of ``fit`` are afterwards. ``"continue"``: each is
+        at its last training row, so predicting its next rows continues it.
+        ``"warn"``: the same, but ``predict``, ``predict_proba`` and ``score``
+        warn (:class:`StreamIdWarning`) when they get stream ids that ``fit``
+        trained on, until ``partial_fit``, ``update_accumulators`` or
+        ``reset_accumulators`` is called: held-out series numbered like the
+        training series would otherwise start from a training series'
+        memory. ``"reset"``: ``fit`` forgets every stream when it ends, so
+        every stream (and the default stream) starts from zero.
+    n_threads : int or None, default=1
+        torch's intra-op threads during ``fit``, ``partial_fit``,
+        ``predict``, ``predict_proba``, ``score`` and ``update_accumulators``,
+        restored when the call returns (``torch.set_num_threads`` is global
+        to the process, so do not run calls of estimators with different
+        settings at once in threads of one process). The network is small,
+        so one thread is about as fast as two on an idle machine and many
+        times faster on a busy one. None: leave torch's setting alone.
     accumulator : {"input", "convolution"}, default="input"
         What each stream accumulates besides its raw rows. ``"input"``: the
         rows only, ``[x_t, a_t(x)]``, the fastest. ``"convolution"``: also
@@ -204,10 +265,13 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         ``learn_decay=True``, ``decay`` broadcast followed by the learned
         decays (``2 * len(decay)`` rows).
     n_iter_ : int
-        Epochs trained since the last ``fit``.
+        Epochs trained since the last ``fit``, whatever stopped them
+        (``max_epochs``, ``early_stopping`` or an ``EarlyStopping`` callback),
+        plus one per ``partial_fit``.
     history_ : skorch.History
         One entry per epoch since the last ``fit``, with ``train_loss`` and
-        ``train_acc`` (e.g. ``clf.history_[:, "train_loss"]``).
+        ``train_acc`` (and ``valid_loss``, ``valid_acc`` with
+        ``early_stopping=True``), e.g. ``clf.history_[:, "train_loss"]``.
 
     See Also
     --------
@@ -225,7 +289,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     shrunk towards zero at the start of a stream.
 
     ``fit`` forgets all streams; afterwards each stream's state is at its last
-    row. ``partial_fit`` and ``update_accumulators`` advance the state;
+    row (see ``after_fit`` for held-out series that reuse training ids).
+    ``partial_fit`` and ``update_accumulators`` advance the state;
     ``predict``, ``predict_proba`` and ``score`` start from it and change
     nothing, so a test-then-train loop (``predict`` then ``partial_fit`` on
     each chunk) is correct.
@@ -245,9 +310,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     >>> from sklearn_samlp import SignalAccumulativeClassifier
     >>> from sklearn_samlp.datasets import make_regime_streams
     >>> X, y, stream_ids = make_regime_streams(random_state=0)
+    >>> train, test = stream_ids < 7, stream_ids >= 7  # whole streams held out
     >>> clf = SignalAccumulativeClassifier(decay=0.9, random_state=0)
-    >>> clf.fit(X, y, stream_ids=stream_ids).score(X, y, stream_ids=stream_ids)
-    0.9...
+    >>> clf = clf.fit(X[train], y[train], stream_ids=stream_ids[train])
+    >>> clf.score(X[test], y[test], stream_ids=stream_ids[test])
+    0.8...
     """
 
     _parameter_constraints: dict = {
@@ -266,8 +333,19 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         "verbose": ["verbose"],
         "learn_decay": ["boolean"],
         "window": [Interval(Integral, 1, None, closed="left")],
-        "time_unit": [Interval(Real, 0, None, closed="neither")],
+        "time_unit": [
+            np.timedelta64,  # first: numpy counts it as an Integral
+            datetime.timedelta,
+            str,
+            Interval(Real, 0, None, closed="neither"),
+        ],
         "callbacks": [list, None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "after_fit": [StrOptions({"warn", "continue", "reset"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "accumulator": [StrOptions({"input", "convolution"})],
         "convolution_decay": [Interval(Real, 0, 1, closed="both"), "array-like"],
         "max_dilation": [
@@ -293,6 +371,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         window=64,
         time_unit=1.0,
         callbacks=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        after_fit="warn",
+        n_threads=1,
         accumulator="input",
         convolution_decay=0.9,
         max_dilation="auto",
@@ -312,6 +396,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self.window = window
         self.time_unit = time_unit
         self.callbacks = callbacks
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.after_fit = after_fit
+        self.n_threads = n_threads
         self.accumulator = accumulator
         self.convolution_decay = convolution_decay
         self.max_dilation = max_dilation
@@ -391,6 +481,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                     f"{stream_ids.shape}."
                 )
         if timestamps is not None:
+            timestamps = timestamps_as_float(timestamps, self.time_unit)
             timestamps = check_array(
                 timestamps, ensure_2d=False, dtype=np.float64, input_name="timestamps"
             )
@@ -450,7 +541,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         if self.accumulator == "input":
             if self.learn_decay:  # one decay per feature, to be learned
                 decays = np.repeat(np.asarray(decays)[:, None], n_features, axis=1)
-            return StreamStates(decays, n_features, self.time_unit)
+            return StreamStates(decays, n_features, time_unit_value(self.time_unit))
         if self.learn_decay:
             raise ValueError(
                 "learn_decay=True learns the decays of accumulator='input'; "
@@ -474,7 +565,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             X, codes, max_dilation, self.n_thresholds, rng
         )
         return ConvolutionStreams(
-            decays, n_features, self.time_unit, convolutions, convolution_decays
+            decays,
+            n_features,
+            time_unit_value(self.time_unit),
+            convolutions,
+            convolution_decays,
         )
 
     def _net_params(self, n_classes):
@@ -500,6 +595,14 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         # callback writes to the user's writer; skorch re-initialises them.
         callbacks = [("train_acc", TrainAccuracy()), *(self.callbacks or [])]
         quiet = {} if self.verbose else {"callbacks__print_log": None}
+        params = self._net_params(n_classes)
+        if self.early_stopping:  # fit sets the split's rows; see _holdout
+            stop = StopOnValidation(self.n_iter_no_change, self.tol)
+            callbacks.append(("early_stopping", stop))
+            del params["callbacks__valid_loss"]
+            params.update(train_split=StreamHoldout(), iterator_valid=BatchIterator)
+        if self.verbose:
+            quiet["callbacks__print_log__sink"] = print_plain_when_piped
         return TightLoopNet(
             module=MLPModule,
             module__n_inputs=streams.n_inputs,
@@ -508,7 +611,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             callbacks=callbacks,
             verbose=self.verbose,
             **quiet,
-            **self._net_params(n_classes),
+            **params,
         )
 
     def _prepare(self, streams, X, y_codes, stream_ids, timestamps, sample_weight):
@@ -552,13 +655,25 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             decays = net.module_.decays().double().cpu().numpy()
         return decays, rng["rng_state"]
 
-    def _train(self, classes, net, streams, rng_state, prepared, epochs, initialize):
-        """Train ``net``, advance ``streams`` to the end of the call, store both."""
+    def _train(
+        self, classes, net, streams, rng_state, prepared, epochs, initialize, valid=None
+    ):
+        """Train ``net``, advance ``streams`` to the end of the call, store both.
+
+        ``valid``: the rows held out for validation (``fit`` with
+        ``early_stopping``), set on the net's split for this call only.
+        """
         dataset, update = prepared
         with self._own_rng(rng_state) as rng:
             if initialize:
                 net.initialize()
-            net.partial_fit(dataset, epochs=epochs)
+            if valid is not None:
+                net.train_split.valid = valid
+            try:
+                net.partial_fit(dataset, epochs=epochs)
+            finally:
+                if valid is not None:
+                    net.train_split.valid = None
         streams.commit(update)
         self.classes_, self.net_, self._streams = classes, net, streams
         # What predict runs: swapped in whole, so it never sees half an update.
@@ -567,7 +682,15 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     @serialised
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
+    @with_torch_threads
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        stream_ids: ArrayLike | None = None,
+        timestamps: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> "SignalAccumulativeClassifier":
         """Forget all streams, then train for ``max_epochs`` epochs.
 
         Parameters
@@ -587,7 +710,17 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : object
-            The fitted estimator; each stream's state is at its last row.
+            The fitted estimator; each stream's state is at its last row
+            (``after_fit="reset"``: every stream forgotten).
+
+        Examples
+        --------
+        >>> from sklearn_samlp import SignalAccumulativeClassifier
+        >>> from sklearn_samlp.datasets import make_regime_streams
+        >>> X, y, ids = make_regime_streams(n_streams=3, random_state=0)
+        >>> clf = SignalAccumulativeClassifier(max_epochs=2, random_state=0)
+        >>> clf.fit(X, y, stream_ids=ids).n_iter_
+        2
         """
         with self._restored_on_error():
             X, y, stream_ids, timestamps, sample_weight = self._validate_input(
@@ -601,6 +734,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             classes = np.unique(y)
             _check_n_classes(classes)
             y_codes = self._encode(y, classes)
+            check_validation_monitors(self.callbacks, self.early_stopping)
+            if self.early_stopping and X.shape[0] < 2:
+                raise ValueError(
+                    "early_stopping needs at least 2 rows to hold some out."
+                )
             rng_state = self._initial_rng_state()
             streams = self._new_streams(X, stream_ids, rng_state)
             if self.learn_decay:  # windows of the rows; validates them too
@@ -621,11 +759,16 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 # The network sees the start decays too: learning adds
                 # timescales and cannot take away the ones the user chose.
                 decays = np.concatenate([streams.decay_matrix, learned])
-                streams = StreamStates(decays, X.shape[1], self.time_unit)
+                streams = StreamStates(
+                    decays, X.shape[1], time_unit_value(self.time_unit)
+                )
                 prepared = self._prepare(
                     streams, X, y_codes, stream_ids, timestamps, sample_weight
                 )
             net = self._build_net(streams, len(classes))
+            valid = None
+            if self.early_stopping:
+                valid = self._validation_rows(stream_ids, X.shape[0], rng_state)
             self._train(
                 classes,
                 net,
@@ -634,12 +777,29 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 prepared,
                 self.max_epochs,
                 initialize=True,
+                valid=valid,
             )
-        self.n_iter_ = self.max_epochs
+        if self.after_fit == "reset":
+            streams.reset()
+        self._fit_streams = known_streams(streams) if self.after_fit == "warn" else None
+        self.n_iter_ = len(net.history)  # early stopping may end before max_epochs
         return self
+
+    def _validation_rows(self, stream_ids, n_rows, rng_state):
+        """Rows held out by ``early_stopping``: whole streams, or one stream's tail."""
+        if stream_ids is None:
+            codes, n_streams = np.zeros(n_rows, dtype=np.intp), 1
+        else:
+            ids, codes = _factorize(stream_ids, n_rows)
+            n_streams = len(ids)
+        # Its own generator, seeded from the estimator's: the training draws
+        # stay those of early_stopping=False.
+        generator = torch.Generator().set_state(torch.from_numpy(rng_state))
+        return holdout_rows(codes, n_streams, self.validation_fraction, generator)
 
     @serialised
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_torch_threads
     def partial_fit(
         self, X, y, classes=None, stream_ids=None, timestamps=None, sample_weight=None
     ):
@@ -701,22 +861,40 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             self._train(
                 classes, net, streams, rng_state, prepared, 1, initialize=first_call
             )
+            self._fit_streams = None  # the streams have moved on: no longer fit's
         self.n_iter_ = 1 if first_call else self.n_iter_ + 1
         return self
 
     # -------------------------------------------------------------- inference
 
-    def _rows(self, X, stream_ids, timestamps):
-        """Validated rows of an inference call: ``(X, stream_ids, timestamps)``."""
+    def _rows(self, X, stream_ids, timestamps, method=None):
+        """Validated rows of an inference call: ``(X, stream_ids, timestamps)``.
+
+        ``method``: the name of a predicting call, which warns about stream
+        ids that are probably not what the caller means (see ``after_fit``).
+        """
         if "_predictor" not in self.__dict__:  # set last by a successful fit
             check_is_fitted(self)
         X, _, stream_ids, timestamps, _ = self._validate_input(
             X, stream_ids=stream_ids, timestamps=timestamps, reset=False
         )
+        if method is not None:
+            if stream_ids is None:
+                n_streams = len(known_streams(self._streams))
+                if n_streams > 1:
+                    warn_missing_stream_ids(n_streams, method)
+            elif getattr(self, "_fit_streams", None):
+                warn_reused_streams(self._fit_streams, stream_ids, method)
         return X, stream_ids, timestamps
 
     @serialised
-    def update_accumulators(self, X, stream_ids=None, timestamps=None):
+    @with_torch_threads
+    def update_accumulators(
+        self,
+        X: ArrayLike,
+        stream_ids: ArrayLike | None = None,
+        timestamps: ArrayLike | None = None,
+    ) -> "SignalAccumulativeClassifier":
         """Advance the accumulators over unlabeled rows, without training.
 
         Parameters
@@ -731,10 +909,13 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         """
         rows = self._rows(X, stream_ids, timestamps)
         self._streams.commit(self._streams.advance(*rows, device=self.device))
+        self._fit_streams = None  # the streams have moved on: no longer fit's
         return self
 
     @serialised
-    def reset_accumulators(self, stream_ids=None):
+    def reset_accumulators(
+        self, stream_ids: ArrayLike | None = None
+    ) -> "SignalAccumulativeClassifier":
         """Forget all streams, or only the given ones; they restart from zero.
 
         Parameters
@@ -748,9 +929,15 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._streams.reset(None if stream_ids is None else np.asarray(stream_ids))
+        self._fit_streams = None
         return self
 
-    def predict_proba(self, X, stream_ids=None, timestamps=None):
+    def predict_proba(
+        self,
+        X: ArrayLike,
+        stream_ids: ArrayLike | None = None,
+        timestamps: ArrayLike | None = None,
+    ) -> np.ndarray:
         """Class probabilities of each row, from the carried state; changes nothing.
 
         Parameters
@@ -763,16 +950,22 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        logits = self._logits(X, stream_ids, timestamps).to("cpu", torch.float64)
-        return torch.softmax(logits, dim=1).numpy()
+        logits = self._logits(X, stream_ids, timestamps, "predict_proba")
+        return torch.softmax(logits.to("cpu", torch.float64), dim=1).numpy()
 
-    def _logits(self, X, stream_ids, timestamps):
-        rows = self._rows(X, stream_ids, timestamps)
+    @with_torch_threads
+    def _logits(self, X, stream_ids, timestamps, method):
+        rows = self._rows(X, stream_ids, timestamps, method)
         predictor = self._predictor  # one snapshot for the whole call
         features, _ = self._streams.features(*rows, device=self.device)
         return predictor(features)
 
-    def predict(self, X, stream_ids=None, timestamps=None):
+    def predict(
+        self,
+        X: ArrayLike,
+        stream_ids: ArrayLike | None = None,
+        timestamps: ArrayLike | None = None,
+    ) -> np.ndarray:
         """Class of each row, from the carried state; changes nothing.
 
         Parameters
@@ -784,12 +977,30 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         y : ndarray of shape (n_samples,)
+
+        Examples
+        --------
+        >>> from sklearn_samlp import SignalAccumulativeClassifier
+        >>> from sklearn_samlp.datasets import make_regime_streams
+        >>> X, y, ids = make_regime_streams(n_streams=4, random_state=0)
+        >>> train, test = ids < 3, ids == 3
+        >>> clf = SignalAccumulativeClassifier(max_epochs=2, random_state=0)
+        >>> clf = clf.fit(X[train], y[train], stream_ids=ids[train])
+        >>> clf.predict(X[test][:5], stream_ids=ids[test][:5]).shape
+        (5,)
         """
-        logits = self._logits(X, stream_ids, timestamps)
+        logits = self._logits(X, stream_ids, timestamps, "predict")
         return self.classes_[logits.argmax(dim=1).cpu().numpy()]
 
-    def score(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
-        """Accuracy of ``predict(X, stream_ids)``; changes nothing.
+    def score(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        stream_ids: ArrayLike | None = None,
+        timestamps: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> float:
+        """Accuracy per row of ``predict(X, stream_ids)``; changes nothing.
 
         Parameters
         ----------
@@ -803,21 +1014,34 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         -------
         score : float
         """
-        y_pred = self.predict(X, stream_ids, timestamps)
+        logits = self._logits(X, stream_ids, timestamps, "score")
+        y_pred = self.classes_[logits.argmax(dim=1).cpu().numpy()]
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     @property
-    def history_(self):
+    def history_(self) -> History:
+        """skorch's training history: one entry per epoch since the last ``fit``.
+
+        Each entry holds ``epoch``, ``train_loss``, ``train_acc``, ``dur`` and
+        the per-batch records (and ``valid_loss``, ``valid_acc`` with
+        ``early_stopping=True``); ``clf.history_[:, "train_loss"]`` lists a
+        key over the epochs. It is ``net_.history``.
+        """
         check_is_fitted(self)
         return self.net_.history
 
     @property
-    def decays_(self):
+    def decays_(self) -> np.ndarray:
+        """Decay of every accumulated feature, shape (n_decays, n_features_in_).
+
+        Row ``k`` is entry ``k`` of the bank: ``decay`` broadcast over the
+        features, or the decays learned with ``learn_decay=True``.
+        """
         check_is_fitted(self)
         return self._streams.decay_matrix
 
     @property
-    def accumulators_(self):
+    def accumulators_(self) -> dict:
         """Raw accumulator state of every known stream, as ``{stream_id: state}``.
 
         A state is ``[a(decay) for decay in the bank]`` concatenated, shape
@@ -844,7 +1068,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         if torch.device(self.device).type == "cuda" and not torch.cuda.is_available():
             self.device = "cpu"
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike) -> None:
         """Save the fitted estimator to one file that cannot execute code.
 
         The file holds the parameters, the weights, the optimizer state, the
@@ -856,13 +1080,32 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         path : str or path-like
-            File to write; missing parent folders are created.
+            File to write; ``~`` is expanded and missing parent folders are
+            created.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from sklearn_samlp import SignalAccumulativeClassifier
+        >>> from sklearn_samlp.datasets import make_regime_streams
+        >>> X, y, ids = make_regime_streams(n_streams=3, random_state=0)
+        >>> clf = SignalAccumulativeClassifier(max_epochs=1, random_state=0)
+        >>> clf = clf.fit(X, y, stream_ids=ids)
+        >>> path = Path(tempfile.mkdtemp()) / "model.pt"
+        >>> clf.save(path)
+        >>> loaded = SignalAccumulativeClassifier.load(path)
+        >>> new = [7] * 5  # a new stream, continued from the same state by both
+        >>> bool((loaded.predict(X[:5], new) == clf.predict(X[:5], new)).all())
+        True
         """
         check_is_fitted(self)
         save_estimator(self, path)
 
     @classmethod
-    def load(cls, path, device=None):
+    def load(
+        cls, path: str | os.PathLike, device: str | torch.device | None = None
+    ) -> "SignalAccumulativeClassifier":
         """Load an estimator saved with :meth:`save`.
 
         Parameters
@@ -883,5 +1126,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         ValueError
             If the file is truncated, is not a saved estimator, or holds
             anything but tensors and plain data.
+
+        Examples
+        --------
+        See :meth:`save`.
         """
         return load_estimator(cls, path, device=device)

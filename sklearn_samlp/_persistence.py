@@ -20,6 +20,7 @@ from ._convolution import CausalConvolutions
 from ._convolution_streams import ConvolutionStreams
 from ._serving import FrozenModule
 from ._streams import StreamStates, _check_decays, _check_no_nan
+from ._time import is_duration, time_unit_value
 
 FORMAT = "sklearn_samlp.SignalAccumulativeClassifier"
 VERSION = 1
@@ -58,6 +59,8 @@ def save_estimator(estimator, path):
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a generator cannot be saved; its state is
     params["device"] = str(params["device"])
+    if is_duration(params["time_unit"]):  # a Timedelta: as a string, in ns
+        params["time_unit"] = f"{round(time_unit_value(params['time_unit']) * 1e9)}ns"
     for name in ("decay", "convolution_decay"):
         if isinstance(params[name], (list, tuple, np.ndarray)):
             params[name] = [float(d) for d in params[name]]
@@ -94,7 +97,8 @@ def save_estimator(estimator, path):
             name: torch.from_numpy(values)
             for name, values in estimator._streams.convolutions.to_arrays().items()
         }
-    write_atomically(content, path)
+    # "~/model.pt" is a file in the home folder, not in a folder named "~".
+    write_atomically(content, os.path.expanduser(os.fspath(path)))
 
 
 def _to_cpu(obj):
@@ -113,6 +117,7 @@ def load_estimator(cls, path, device=None):
     Every field is checked against the others before anything is built; a
     file that contradicts itself raises ValueError.
     """
+    path = os.path.expanduser(os.fspath(path))
     content = read_checkpoint(
         path,
         what="SignalAccumulativeClassifier",
@@ -221,7 +226,7 @@ def _check_fitted_fields(content, estimator):
     streams = cls.from_arrays(
         decays,
         n_features,
-        estimator.time_unit,
+        time_unit_value(estimator.time_unit),
         json.loads(content["stream_ids"]),
         content["stream_states"].numpy(),
         content["stream_elapsed"].numpy(),

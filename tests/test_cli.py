@@ -10,14 +10,16 @@ import numpy as np
 import pytest
 
 from sklearn_samlp import SignalAccumulativeClassifier
-from sklearn_samlp._cli import main
+from sklearn_samlp._cli import _split, main
 from sklearn_samlp.datasets import load_japanese_vowels, make_regime_streams
 
 
 def _table(out):
-    """The result rows of the printed table, as {model: (decay, acc, seconds)}."""
+    """The result rows of the table, as {model: (decay, acc_row, acc_series, s)}."""
     rows = re.findall(
-        r"^(accumulator|memoryless)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+) s$", out, re.M
+        r"^(accumulator|memoryless)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+) s$",
+        out,
+        re.M,
     )
     return {name: tuple(map(float, values)) for name, *values in rows}
 
@@ -39,11 +41,16 @@ def test_default_run(tmp_path, capsys):
 
     table = _table(out)
     assert set(table) == {"accumulator", "memoryless"}
-    decay, acc, _ = table["accumulator"]
+    decay, acc, acc_series, _ = table["accumulator"]
     assert decay in (0.5, 0.8, 0.9, 0.95)
     assert re.search(rf"^decay chosen\s+{decay:g} \(tuned", out, re.M)
     assert table["memoryless"][0] == 0
     assert 0 <= acc <= 1 and 0 <= table["memoryless"][1] <= 1
+    assert 0 <= acc_series <= 1
+    # The majority-class baseline, per row and per series, and the settings.
+    assert re.search(r"^majority class\s+-\s+0\.\d{3}\s+0\.\d{3}\s+-$", out, re.M)
+    assert "Training settings: max_epochs=2, batch_size=256, lr=0.005" in out
+    assert "estimator defaults: max_epochs=10, batch_size=128, lr=0.001" in out
     assert f"Model saved to {out_path}" in out
 
     clf = SignalAccumulativeClassifier.load(out_path)
@@ -58,7 +65,7 @@ def test_quiet_with_given_decay(tmp_path, capsys):
     args = ["--data", "basic_motions", "--decay", "0.7", "--epochs", "1"]
     assert main([*args, "--out", str(out_path), "--quiet", "--seed", "3"]) == 0
     out, err = capsys.readouterr()
-    assert out.lstrip().startswith("=====")
+    assert out.startswith("=====")  # not even a blank line before the table
     assert "Tuning" not in out and "epoch" not in out
     assert re.search(r"^dataset\s+basic_motions$", out, re.M)
     assert re.search(r"^decay chosen\s+0\.7 \(given\)$", out, re.M)
@@ -240,6 +247,9 @@ def test_help(capsys):
         "--out",
         "--quiet",
         "--seed",
+        "--features",
+        "--time-column",
+        "--time-unit",
     ):
         assert option in out
 
@@ -277,3 +287,133 @@ def test_out_that_cannot_be_written_exits_2(capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "cannot save" in err and len(err.splitlines()) == 1
+
+
+def test_no_model_file_unless_asked(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["--data", "basic_motions", "--decay", "0.9", "--epochs", "1", "--quiet"]
+    assert main(args) == 0
+    assert "Model not saved (--out PATH saves it)." in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    assert main([*args, "--out", "~/m.pt"]) == 0
+    assert (home / "m.pt").is_file() and not (tmp_path / "~").exists()
+
+
+def _write_timed_csv(path, datetimes):
+    X, y, ids = make_regime_streams(
+        n_streams=6, n_steps=40, n_features=3, random_state=0
+    )
+    gaps = np.random.default_rng(0).exponential(0.02, len(X))
+    seconds = 1.7e9 + np.cumsum(gaps)
+    lines = ["when,x1,x2,x3,regime,series"]
+    for t, row, label, sid in zip(seconds, X, y, ids):
+        if datetimes:
+            when = str(np.datetime64(round(t * 1e6), "us"))
+        else:
+            when = f"{t:.6f}"
+        fields = [when, *(f"{v:.5f}" for v in row), f"r{label}", f"s{sid}"]
+        lines.append(",".join(fields))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("datetimes", [False, True], ids=["seconds", "datetimes"])
+def test_csv_time_column(tmp_path, capsys, datetimes):
+    path = _write_timed_csv(tmp_path / "timed.csv", datetimes)
+    argv = ["--csv", str(path), "--target", "regime", "--stream-column", "series"]
+    argv += ["--time-column", "when", "--decay", "0.9", "--epochs", "2"]
+    assert main(argv) == 0
+    out, _ = capsys.readouterr()
+    assert "3 features" in out  # the time column is not a feature
+    unit = re.search(r"^time unit\s+(.*) \(median gap\)$", out, re.M).group(1)
+    if datetimes:
+        assert unit.endswith(" ms") and 5 < float(unit.split()[0]) < 40
+    else:
+        assert 0.005 < float(unit) < 0.04
+    table = _table(out)
+    assert set(table) == {"accumulator", "memoryless"}
+    # Same data, same unit: seconds and datetimes give the same accuracy.
+    argv_unit = [*argv, "--time-unit", "20ms" if datetimes else "0.02"]
+    assert main(argv_unit) == 0
+    out_unit, _ = capsys.readouterr()
+    test_csv_time_column.results[datetimes] = _table(out_unit)["accumulator"][1:3]
+    if len(test_csv_time_column.results) == 2:
+        assert test_csv_time_column.results[True] == test_csv_time_column.results[False]
+
+
+test_csv_time_column.results = {}
+
+
+def test_features_and_missing_classes(tmp_path, capsys):
+    path = _write_regime_csv(tmp_path / "regimes.csv")
+    text = path.read_text().splitlines()
+    # A class that only a test series has: relabel a series of the test split.
+    ids = np.array([line.rsplit(",", 1)[1] for line in text[1:]])
+    test_series = ids[_split(ids, ids, ids, 0)[1][0]]
+    text = [text[0]] + [
+        line.rsplit(",", 2)[0] + f",storm,{test_series}"
+        if line.endswith("," + test_series)
+        else line
+        for line in text[1:]
+    ]
+    path.write_text("\n".join(text) + "\n")
+    argv = ["--csv", str(path), "--target", "regime", "--stream-column", "series"]
+    argv += ["--features", "x1,x3", "--decay", "0.9", "--epochs", "1"]
+    assert main(argv) == 0
+    out, _ = capsys.readouterr()
+    assert "2 features" in out
+    assert "never in training" in out and "storm (" in out
+    assert main([*argv, "--features", "x1,nope"]) == 2
+    assert "'nope' not among the feature columns" in capsys.readouterr().err
+
+
+def test_edge_of_grid_hint():
+    from sklearn_samlp._cli import _notes
+
+    y = np.array([0, 1])
+    assert "largest of the grid" in _notes(0.95, True, y, y)[0]
+    assert _notes(0.95, False, y, y) == []  # a given decay gets no hint
+    assert _notes(0.8, True, y, y) == []
+
+
+def test_piped_output_is_plain_text(tmp_path):
+    """stdout without ANSI codes, stderr without progress-bar fragments."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "sklearn_samlp", "--data", "basic_motions"]
+        + ["--decay", "0.9", "--epochs", "2"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout and "train_loss" in proc.stdout
+    assert proc.stderr == ""
+    assert list(tmp_path.iterdir()) == []  # nothing written to the cwd
+
+
+@pytest.mark.parametrize(
+    "times, argv, message",
+    [
+        (["x"] * 30, [], "holds neither numbers nor ISO 8601 datetimes"),
+        ([str(30 - i) for i in range(30)], [], "must increase within each series"),
+        ([str(i) for i in range(30)], ["--time-unit", "1s"], "the unit is a number"),
+        (
+            [f"2024-03-01T00:00:{i:02d}" for i in range(30)],
+            ["--time-unit", "7 parsecs"],
+            "is not a duration",
+        ),
+    ],
+)
+def test_bad_time_column(tmp_path, capsys, times, argv, message):
+    path = tmp_path / "timed.csv"
+    rows = [f"{t},{i % 3},{'ab'[i % 2]}" for i, t in enumerate(times)]
+    path.write_text("when,a,label\n" + "\n".join(rows) + "\n")
+    base = ["--csv", str(path), "--target", "label", "--time-column", "when"]
+    assert main([*base, *argv, "--decay", "0.9"]) == 2
+    _, err = capsys.readouterr()
+    assert err.startswith("samlp: error: ") and err.count("\n") == 1
+    assert message in err
