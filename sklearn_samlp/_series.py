@@ -180,6 +180,9 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
     device : str or torch.device, default="cpu"
     verbose : int, default=0
+    n_threads : int or None, default=1
+        torch's intra-op threads during ``fit`` and ``predict``, restored
+        afterwards; None leaves torch's setting alone.
 
     Attributes
     ----------
@@ -234,6 +237,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "device": "no_validation",
         "verbose": ["verbose"],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -252,6 +256,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         device="cpu",
         verbose=0,
+        n_threads=1,
     ):
         self.accumulator = accumulator
         self.decay = decay
@@ -267,6 +272,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _series(self, X, reset):
         """Validated series as a list of (n_channels, n_timepoints) float32 arrays."""
@@ -363,6 +369,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
             device=self.device,
             verbose=self.verbose,
+            n_threads=self.n_threads,
         )
         estimator.fit(
             (rows - mean) / scale,
