@@ -6,6 +6,12 @@ state, the time it has accumulated and the time of its last row.
 block of rows and the :class:`StateUpdate` that would carry each stream to its
 last row, which the caller commits only once the whole call has succeeded.
 
+Three paths compute the same recurrence: calls of a few rows take a numpy step
+per row (:data:`SHORT_CALL`), calls with one row for each of their streams
+(many live streams) one vectorised step, and everything else the blocked
+scan of :mod:`sklearn_samlp._accumulate`. Stream ids (any hashable but NaN)
+are factorised here and looked up in a dict; decays are checked here.
+
 Bias correction
 ---------------
 A stream starts from a zero state, so early states are shrunk towards zero:
@@ -468,16 +474,18 @@ class StreamStates:
         rows, _, _, update = self._scan(
             x, stream_ids, timestamps, device, out=features[:, n_features:]
         )
+        elapsed = rows.elapsed
+        del rows  # the initial states: as large as the states
         # Divide by 1 - d^elapsed only where it is not 1 to float32 precision:
         # the first rows of each stream.
         # In the rows' dtype: a million rows' float64 weights would cost more
         # memory than their features.
-        needed = np.flatnonzero(rows.elapsed < self._correct_below)
+        needed = np.flatnonzero(elapsed < self._correct_below)
         if needed.size:
             log_decay = torch.as_tensor(
                 self._log_decay, dtype=features.dtype, device=device
             )
-            elapsed = rows.elapsed[needed]
+            elapsed = elapsed[needed]
             if elapsed.min() == elapsed.max():  # e.g. one row of many streams
                 elapsed = elapsed[:1]  # one row of weights, broadcast
             elapsed = torch.as_tensor(elapsed, device=device)

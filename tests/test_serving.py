@@ -1,5 +1,6 @@
 """Concurrent callers and the frozen model that predictions run on."""
 
+import sys
 import threading
 
 import numpy as np
@@ -31,6 +32,15 @@ def _in_threads(n, target):
 def test_partial_fit_from_two_threads_loses_no_update(regime_streams):
     """The issue's reproducer (SIGSEGV, lost epochs), 20 runs instead of 1000."""
     X, y, _ = regime_streams
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often: without the lock, a crash
+    try:
+        _two_threads_partial_fit(X, y)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _two_threads_partial_fit(X, y):
     for run in range(20):
         clf = SignalAccumulativeClassifier(
             hidden_layer_sizes=(8,), batch_size=32, random_state=run
