@@ -30,6 +30,7 @@ from ._net import (
     TightLoopNet,
     WeightedCrossEntropy,
 )
+from ._online import OnlineState
 from ._persistence import load_estimator, save_estimator
 from ._streams import StreamStates
 
@@ -211,6 +212,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         "window": [Interval(Integral, 1, None, closed="left")],
         "time_unit": [Interval(Real, 0, None, closed="neither")],
         "callbacks": [list, None],
+        "online_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "online_lr": [Interval(Real, 0, None, closed="neither")],
+        "online_replay": [Interval(Integral, 0, None, closed="left")],
+        "online_scaling": ["boolean"],
+        "online_drift": ["boolean"],
     }
 
     def __init__(
@@ -229,6 +235,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         window=64,
         time_unit=1.0,
         callbacks=None,
+        online_batch_size=8,
+        online_lr=1e-2,
+        online_replay=256,
+        online_scaling=True,
+        online_drift=True,
     ):
         self.decay = decay
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -244,6 +255,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self.window = window
         self.time_unit = time_unit
         self.callbacks = callbacks
+        self.online_batch_size = online_batch_size
+        self.online_lr = online_lr
+        self.online_replay = online_replay
+        self.online_scaling = online_scaling
+        self.online_drift = online_drift
 
     # ------------------------------------------------------------------ input
 
@@ -442,16 +458,41 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             decays = net.module_.decays().double().cpu().numpy()
         return decays, rng["rng_state"]
 
-    def _train(self, classes, net, streams, rng_state, prepared, epochs, initialize):
-        """Train ``net``, advance ``streams`` to the end of the call, store both."""
+    def _train(
+        self,
+        classes,
+        net,
+        streams,
+        rng_state,
+        prepared,
+        epochs,
+        initialize,
+        online=None,
+    ):
+        """Train ``net``, advance ``streams`` to the end of the call, store both.
+
+        With ``online`` (an :class:`OnlineState`, from ``partial_fit``) the
+        pass over the rows is the online learner's; its next state is stored.
+        """
         dataset, update = prepared
         with self._own_rng(rng_state) as rng:
             if initialize:
                 net.initialize()
-            net.partial_fit(dataset, epochs=epochs)
+            if online is None:
+                net.partial_fit(dataset, epochs=epochs)
+            else:
+                online = online.learn(
+                    net,
+                    dataset,
+                    batch_size=self.online_batch_size,
+                    lr=self.online_lr,
+                    replay_per_step=self.online_batch_size,
+                    predict_first=not initialize,
+                )
         streams.commit(update)
         self.classes_, self.net_, self._streams = classes, net, streams
         self._rng_state = rng["rng_state"]
+        self._online = online
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, stream_ids=None, timestamps=None, sample_weight=None):
@@ -573,8 +614,23 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             prepared = self._prepare(
                 streams, X, y_codes, stream_ids, timestamps, sample_weight
             )
+            online = getattr(self, "_online", None)
+            if online is None:  # inputs are scaled only in a model begun online
+                online = OnlineState(
+                    streams.n_features + streams.width,
+                    scaling=first_call and self.online_scaling,
+                    replay=self.online_replay,
+                    drift=self.online_drift,
+                )
         self._train(
-            classes, net, streams, rng_state, prepared, 1, initialize=first_call
+            classes,
+            net,
+            streams,
+            rng_state,
+            prepared,
+            1,
+            initialize=first_call,
+            online=online,
         )
         self.n_iter_ = 1 if first_call else self.n_iter_ + 1
         return self
@@ -641,6 +697,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X, stream_ids, timestamps):
         rows = self._rows(X, stream_ids, timestamps)
         features, _ = self._streams.features(*rows, device=self.device)
+        if getattr(self, "_online", None) is not None:
+            features = self._online.transform(features)
         module = self.net_.module_
         if module.training:  # left in eval mode: skorch sets train mode to train
             module.eval()

@@ -16,6 +16,7 @@ import pickle
 import numpy as np
 import torch
 
+from ._online import OnlineState
 from ._streams import StreamStates
 
 FORMAT = "sklearn_samlp.SignalAccumulativeClassifier"
@@ -64,6 +65,7 @@ def save_estimator(estimator, path):
             "Cannot save stream ids that are not str, int, float, bool or None."
         )
     net = estimator.net_
+    online = getattr(estimator, "_online", None)
     content = {
         "format": FORMAT,
         "version": VERSION,
@@ -84,6 +86,8 @@ def save_estimator(estimator, path):
         "stream_last_time": torch.from_numpy(estimator._streams.last_time.copy()),
         "rng_state": torch.from_numpy(estimator._rng_state.copy()),
         "n_iter": int(estimator.n_iter_),
+        # Optional: absent in files written before partial_fit had online state.
+        "online_state": (None if online is None else online.to_dict()),
     }
     directory = os.path.dirname(os.fspath(path))
     if directory:
@@ -177,6 +181,11 @@ def load_estimator(cls, path, device=None):
             net.initialize()
         net.module_.load_state_dict(content["module_state"])
         net.optimizer_.load_state_dict(content["optimizer_state"])
+        online = content.get("online_state")
+        if online is not None:
+            online = OnlineState.from_dict(
+                online, streams.n_features + streams.width, device
+            )
     except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path!r} holds an invalid model: {exc}") from exc
 
@@ -187,4 +196,5 @@ def load_estimator(cls, path, device=None):
     estimator.net_, estimator._streams = net, streams
     estimator._rng_state = content["rng_state"].numpy().copy()
     estimator.n_iter_ = int(content["n_iter"])
+    estimator._online = online
     return estimator

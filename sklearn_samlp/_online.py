@@ -1,0 +1,343 @@
+"""What ``partial_fit`` adds to a plain epoch: the online learner's state.
+
+``fit`` trains epochs over a data set held in memory; ``partial_fit`` sees a
+live stream in chunks of any size, from one row to many thousands, unscaled,
+drifting, with classes that appear late. :class:`OnlineState` carries what
+that needs from one call to the next:
+
+- a running standardisation of the network's inputs (Chan's parallel update
+  of the mean and variance of every input column, as river's
+  ``StandardScaler``), applied before the network, also at inference;
+- a replay buffer of the most recent rows, mixed into every optimisation
+  step, so that one-row chunks still make steps on a mini-batch and a chunk
+  of one class does not wipe out the others;
+- a drift rule on the prequential loss (each chunk's loss under the model as
+  it was before the chunk): a fast and a slow exponential average of it,
+  and when the fast one rises well above the slow one the learning rate is
+  raised for a while and the replay buffer forgets the old concept.
+
+A call is planned from the current state and the new state is returned;
+the estimator stores it only once the whole call has succeeded.
+"""
+
+# Authors: The sklearn_samlp developers
+# SPDX-License-Identifier: Apache-2.0
+
+import math
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ._net import TensorBatches
+
+# Horizons, in rows, of the two averages of the prequential loss.
+_FAST_ROWS = 50.0
+_SLOW_ROWS = 1000.0
+# The fast average must exceed the slow one by this factor and margin.
+_DRIFT_FACTOR = 2.0
+_DRIFT_MARGIN = 0.5
+# After a drift: learning-rate multiplier, and rows over which it falls back.
+_BOOST = 3.0
+_BOOST_ROWS = 300.0
+# Rows of the old concept kept in the replay buffer after a drift.
+_KEEP_AFTER_DRIFT = 0
+
+
+class RunningScaler:
+    """Running mean and variance of every column; standardises with them.
+
+    Columns of zero variance (or before any row) are only centred.
+    """
+
+    def __init__(self, n_columns):
+        self.n = 0
+        self.mean = np.zeros(n_columns)
+        self.m2 = np.zeros(n_columns)
+        self._cache = None
+
+    def updated(self, features):
+        """A copy that has also seen ``features`` (a 2-D tensor)."""
+        batch = features.detach().to("cpu", torch.float64).numpy()
+        n_b = len(batch)
+        new = RunningScaler(len(self.mean))
+        if n_b == 0:
+            new.n, new.mean, new.m2 = self.n, self.mean.copy(), self.m2.copy()
+            return new
+        mean_b = batch.mean(axis=0)
+        m2_b = ((batch - mean_b) ** 2).sum(axis=0)
+        n = self.n + n_b
+        delta = mean_b - self.mean
+        new.n = n
+        new.mean = self.mean + delta * (n_b / n)
+        new.m2 = self.m2 + m2_b + delta**2 * (self.n * n_b / n)
+        return new
+
+    def transform(self, features):
+        """``(features - mean) / std``, as float32 on the features' device."""
+        if self.n == 0:
+            return features
+        cache = self._cache
+        if cache is None or cache[0].device != features.device:
+            var = self.m2 / self.n
+            scale = np.where(var > 1e-12, 1.0 / np.sqrt(np.maximum(var, 1e-12)), 1.0)
+            cache = (
+                torch.as_tensor(self.mean, dtype=torch.float32, device=features.device),
+                torch.as_tensor(scale, dtype=torch.float32, device=features.device),
+            )
+            self._cache = cache
+        return (features - cache[0]) * cache[1]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_cache"] = None
+        return state
+
+
+class PlannedBatches:
+    """skorch ``iterator_train`` over the batches an :class:`OnlineEpoch` plans."""
+
+    def __init__(self, dataset, batch_size=None, shuffle=None):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset.batches)
+
+    def __iter__(self):
+        data = self.dataset
+        for index in data.batches:
+            yield data.X[index], data.target(index)
+
+
+class OnlineEpoch(TensorBatches):
+    """The rows of one call followed by replayed rows, and the batches over them."""
+
+    def __init__(self, X, y, sample_weight, batches):
+        super().__init__(X, y, sample_weight)
+        self.batches = batches
+
+
+class OnlineState:
+    """State of ``partial_fit``'s online learning; see the module docstring.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Columns of the network's input.
+    scaling : bool
+        Standardise the network's inputs with running statistics.
+    replay : int
+        Capacity of the replay buffer, in rows.
+    drift : bool
+        Watch the prequential loss for drift.
+    """
+
+    def __init__(self, n_inputs, scaling, replay, drift):
+        self.drift = bool(drift)
+        self.scaler = RunningScaler(n_inputs) if scaling else None
+        self.capacity = int(replay)
+        self.buffer_X = None  # raw (unscaled) inputs, on the training device
+        self.buffer_y = None
+        self.buffer_w = None
+        self.fast_loss = math.nan
+        self.slow_loss = math.nan
+        self.boost = 1.0
+        self.n_drifts = 0
+        self.rows_seen = 0
+
+    # ------------------------------------------------------------ inference
+
+    def transform(self, features):
+        return features if self.scaler is None else self.scaler.transform(features)
+
+    # ------------------------------------------------------------- learning
+
+    def _copy(self):
+        new = OnlineState.__new__(OnlineState)
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def _prequential_loss(self, module, X, y, w):
+        """Mean loss of the rows under the model as it stands (no gradient)."""
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            loss = F.cross_entropy(module(X), y, reduction="none")
+        module.train(was_training)
+        if w is not None:
+            loss = loss * w
+        return float(loss.mean())
+
+    def _watch(self, loss, n_rows):
+        """Update the loss averages and the boost; whether a drift was detected."""
+        fast_a = 1.0 - (1.0 - 1.0 / _FAST_ROWS) ** n_rows
+        slow_a = 1.0 - (1.0 - 1.0 / _SLOW_ROWS) ** n_rows
+        self.boost = 1.0 + (self.boost - 1.0) * math.exp(-n_rows / _BOOST_ROWS)
+        if math.isnan(self.slow_loss):
+            self.fast_loss = self.slow_loss = loss
+            return False
+        self.fast_loss += fast_a * (loss - self.fast_loss)
+        drift = self.fast_loss > max(
+            _DRIFT_FACTOR * self.slow_loss, self.slow_loss + _DRIFT_MARGIN
+        )
+        if drift:
+            self.boost = _BOOST
+            self.slow_loss = self.fast_loss  # the new level is the reference
+            self.n_drifts += 1
+        else:
+            self.slow_loss += slow_a * (loss - self.slow_loss)
+        return drift
+
+    def learn(self, net, dataset, batch_size, lr, replay_per_step, predict_first):
+        """Train ``net`` one pass over ``dataset``; return the next state.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            Initialised; trained in place.
+        dataset : TensorBatches
+            The call's unscaled inputs, encoded labels and weights.
+        batch_size : int
+            Rows of the call per optimisation step.
+        lr : float
+            Learning rate of the steps, before the drift boost.
+        replay_per_step : int
+            Rows drawn from the replay buffer into every step.
+        predict_first : bool
+            Whether the model has learned anything yet: only then is the
+            prequential loss of the rows watched for drift.
+        """
+        new = self._copy()
+        X, y, w = dataset.X, dataset.y, dataset.sample_weight
+        n = len(X)
+        if new.scaler is not None:
+            new.scaler = new.scaler.updated(X)
+        Xs = new.transform(X)
+        if predict_first and new.drift:
+            loss = self._prequential_loss(net.module_, self.transform(X), y, w)
+            if new._watch(loss, n):
+                new._forget_old_rows()
+
+        # Batches of the call's rows in order, each topped up with rows drawn
+        # at random from the buffer of rows before the call.
+        # After a drift the steps are smaller as well as faster: more of them.
+        batch_size = max(1, round(batch_size / new.boost))
+        starts = range(0, n, batch_size)
+        n_buffer = 0 if new.buffer_X is None else len(new.buffer_X)
+        k = min(replay_per_step, n_buffer)
+        if k:
+            picks = torch.randint(n_buffer, (len(starts), k)).to(X.device) + n
+            all_X = torch.cat([Xs, new.transform(new.buffer_X)])
+            all_y = torch.cat([y, new.buffer_y])
+            all_w = None if w is None else torch.cat([w, new.buffer_w])
+        else:
+            all_X, all_y, all_w = Xs, y, w
+        arange = torch.arange(n, device=X.device)
+        batches = []
+        for i, start in enumerate(starts):
+            own = arange[start : start + batch_size]
+            batches.append(torch.cat([own, picks[i]]) if k else own)
+        epoch = OnlineEpoch(all_X, all_y, all_w, batches)
+
+        groups = net.optimizer_.param_groups
+        saved_lr = [g["lr"] for g in groups]
+        saved_iterator = net.iterator_train
+        try:
+            for g in groups:
+                g["lr"] = lr * new.boost
+            net.iterator_train = PlannedBatches
+            net.partial_fit(epoch, epochs=1)
+        finally:
+            net.iterator_train = saved_iterator
+            for g, value in zip(groups, saved_lr):
+                g["lr"] = value
+
+        new._remember(X, y, w)
+        new.rows_seen += n
+        return new
+
+    def _forget_old_rows(self):
+        if self.buffer_X is not None:
+            keep = slice(len(self.buffer_X) - _KEEP_AFTER_DRIFT, None)
+            self.buffer_X = self.buffer_X[keep]
+            self.buffer_y = self.buffer_y[keep]
+            self.buffer_w = None if self.buffer_w is None else self.buffer_w[keep]
+
+    def _remember(self, X, y, w):
+        """Append the call's rows to the buffer, keeping the last ``capacity``."""
+        if self.capacity == 0:
+            return
+        if self.buffer_X is None or len(self.buffer_X) == 0:
+            bx, by, bw = X, y, w
+        else:
+            bx = torch.cat([self.buffer_X, X])
+            by = torch.cat([self.buffer_y, y])
+            if w is None and self.buffer_w is None:
+                bw = None
+            else:
+                ones = torch.ones
+                bw = torch.cat(
+                    [
+                        ones(len(self.buffer_X), device=X.device)
+                        if self.buffer_w is None
+                        else self.buffer_w,
+                        ones(len(X), device=X.device) if w is None else w,
+                    ]
+                )
+        keep = slice(max(0, len(bx) - self.capacity), None)
+        self.buffer_X = bx[keep].clone()
+        self.buffer_y = by[keep].clone()
+        self.buffer_w = None if bw is None else bw[keep].clone()
+
+    # ---------------------------------------------------------- persistence
+
+    def to_dict(self):
+        """Plain data and CPU tensors, for ``save`` (``torch.load`` safe)."""
+
+        def cpu(t):
+            return None if t is None else t.cpu()
+
+        scaler = self.scaler
+        return {
+            "scaler_n": None if scaler is None else int(scaler.n),
+            "scaler_mean": None if scaler is None else torch.from_numpy(scaler.mean),
+            "scaler_m2": None if scaler is None else torch.from_numpy(scaler.m2),
+            "capacity": self.capacity,
+            "drift": self.drift,
+            "buffer_X": cpu(self.buffer_X),
+            "buffer_y": cpu(self.buffer_y),
+            "buffer_w": cpu(self.buffer_w),
+            "fast_loss": float(self.fast_loss),
+            "slow_loss": float(self.slow_loss),
+            "boost": float(self.boost),
+            "n_drifts": int(self.n_drifts),
+            "rows_seen": int(self.rows_seen),
+        }
+
+    @classmethod
+    def from_dict(cls, content, n_inputs, device):
+        """The state :meth:`to_dict` wrote, its tensors moved to ``device``."""
+        new = cls(
+            n_inputs,
+            scaling=content["scaler_n"] is not None,
+            replay=content["capacity"],
+            drift=content["drift"],
+        )
+        if new.scaler is not None:
+            new.scaler.n = int(content["scaler_n"])
+            new.scaler.mean = content["scaler_mean"].numpy().astype(np.float64)
+            new.scaler.m2 = content["scaler_m2"].numpy().astype(np.float64)
+            if new.scaler.mean.shape != (n_inputs,) or new.scaler.m2.shape != (
+                n_inputs,
+            ):
+                raise ValueError("the online scaler does not match the network")
+        for name in ("buffer_X", "buffer_y", "buffer_w"):
+            value = content[name]
+            setattr(new, name, None if value is None else value.to(device))
+        if new.buffer_X is not None and new.buffer_X.shape[1:] != (n_inputs,):
+            raise ValueError("the replay buffer does not match the network")
+        for name in ("fast_loss", "slow_loss", "boost"):
+            setattr(new, name, float(content[name]))
+        new.n_drifts = int(content["n_drifts"])
+        new.rows_seen = int(content["rows_seen"])
+        return new
