@@ -235,7 +235,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         window=64,
         time_unit=1.0,
         callbacks=None,
-        online_batch_size=8,
+        online_batch_size=16,
         online_lr=1e-2,
         online_replay=256,
         online_scaling=True,

@@ -42,6 +42,11 @@ _BOOST = 3.0
 _BOOST_ROWS = 300.0
 # Rows of the old concept kept in the replay buffer after a drift.
 _KEEP_AFTER_DRIFT = 0
+# The learning rate anneals as 1 / sqrt(1 + age / _ANNEAL_ROWS) with the rows
+# since the start or the last drift, down to _LR_FLOOR times its value: steady
+# streams average out noise, and the steps never shrink to nothing.
+_ANNEAL_ROWS = 2000.0
+_LR_FLOOR = 0.1
 
 
 class RunningScaler:
@@ -144,6 +149,7 @@ class OnlineState:
         self.boost = 1.0
         self.n_drifts = 0
         self.rows_seen = 0
+        self.age = 0  # rows since the start or the last drift
 
     # ------------------------------------------------------------ inference
 
@@ -184,6 +190,7 @@ class OnlineState:
             self.boost = _BOOST
             self.slow_loss = self.fast_loss  # the new level is the reference
             self.n_drifts += 1
+            self.age = 0
         else:
             self.slow_loss += slow_a * (loss - self.slow_loss)
         return drift
@@ -243,8 +250,9 @@ class OnlineState:
         saved_lr = [g["lr"] for g in groups]
         saved_iterator = net.iterator_train
         try:
+            anneal = max(_LR_FLOOR, (1.0 + new.age / _ANNEAL_ROWS) ** -0.5)
             for g in groups:
-                g["lr"] = lr * new.boost
+                g["lr"] = lr * new.boost * anneal
             net.iterator_train = PlannedBatches
             net.partial_fit(epoch, epochs=1)
         finally:
@@ -254,6 +262,7 @@ class OnlineState:
 
         new._remember(X, y, w)
         new.rows_seen += n
+        new.age += n
         return new
 
     def _forget_old_rows(self):
@@ -312,6 +321,7 @@ class OnlineState:
             "boost": float(self.boost),
             "n_drifts": int(self.n_drifts),
             "rows_seen": int(self.rows_seen),
+            "age": int(self.age),
         }
 
     @classmethod
@@ -340,4 +350,5 @@ class OnlineState:
             setattr(new, name, float(content[name]))
         new.n_drifts = int(content["n_drifts"])
         new.rows_seen = int(content["rows_seen"])
+        new.age = int(content["age"])
         return new
