@@ -37,8 +37,9 @@ _SLOW_ROWS = 1000.0
 # The fast average must exceed the slow one by this factor and margin.
 _DRIFT_FACTOR = 2.0
 _DRIFT_MARGIN = 0.5
-# After a drift: learning-rate multiplier, and rows over which it falls back.
-_BOOST = 3.0
+# After a drift the learning rate is multiplied by the ratio of the fast to
+# the slow average, at most _BOOST, and falls back over _BOOST_ROWS rows.
+_BOOST = 5.0
 _BOOST_ROWS = 300.0
 # Rows of the old concept kept in the replay buffer after a drift.
 _KEEP_AFTER_DRIFT = 0
@@ -47,6 +48,14 @@ _KEEP_AFTER_DRIFT = 0
 # streams average out noise, and the steps never shrink to nothing.
 _ANNEAL_ROWS = 2000.0
 _LR_FLOOR = 0.1
+
+
+# Standardised inputs are clipped to +-_CLIP, and once _CLIP_AFTER rows are
+# seen the statistics are updated with rows clipped to mean +- _CLIP std: one
+# glitch in a raw stream (a missing-value code, a 90-sigma reading) neither
+# saturates the network nor inflates a column's variance for good.
+_CLIP = 5.0
+_CLIP_AFTER = 100
 
 
 class RunningScaler:
@@ -69,6 +78,9 @@ class RunningScaler:
         if n_b == 0:
             new.n, new.mean, new.m2 = self.n, self.mean.copy(), self.m2.copy()
             return new
+        if self.n >= _CLIP_AFTER:
+            std = np.sqrt(self.m2 / self.n)
+            batch = np.clip(batch, self.mean - _CLIP * std, self.mean + _CLIP * std)
         mean_b = batch.mean(axis=0)
         m2_b = ((batch - mean_b) ** 2).sum(axis=0)
         n = self.n + n_b
@@ -91,7 +103,7 @@ class RunningScaler:
                 torch.as_tensor(scale, dtype=torch.float32, device=features.device),
             )
             self._cache = cache
-        return (features - cache[0]) * cache[1]
+        return ((features - cache[0]) * cache[1]).clamp_(-_CLIP, _CLIP)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -165,11 +177,15 @@ class OnlineState:
 
     def _prequential_loss(self, module, X, y, w):
         """Mean loss of the rows under the model as it stands (no gradient)."""
+        # In a test-then-train loop predict has left the module in eval mode;
+        # switching modes walks every submodule, which shows on one-row calls.
         was_training = module.training
-        module.eval()
+        if was_training:
+            module.eval()
         with torch.no_grad():
             loss = F.cross_entropy(module(X), y, reduction="none")
-        module.train(was_training)
+        if was_training:
+            module.train()
         if w is not None:
             loss = loss * w
         return float(loss.mean())
@@ -177,7 +193,12 @@ class OnlineState:
     def _watch(self, loss, n_rows):
         """Update the loss averages and the boost; whether a drift was detected."""
         fast_a = 1.0 - (1.0 - 1.0 / _FAST_ROWS) ** n_rows
-        slow_a = 1.0 - (1.0 - 1.0 / _SLOW_ROWS) ** n_rows
+        # Until its horizon is filled the slow average is the plain mean of
+        # the losses since the start or the last drift: its first value, the
+        # loss of an untrained model, must not linger as the reference.
+        slow_a = max(
+            1.0 - (1.0 - 1.0 / _SLOW_ROWS) ** n_rows, n_rows / (self.age + n_rows)
+        )
         self.boost = 1.0 + (self.boost - 1.0) * math.exp(-n_rows / _BOOST_ROWS)
         if math.isnan(self.slow_loss):
             self.fast_loss = self.slow_loss = loss
@@ -187,7 +208,7 @@ class OnlineState:
             _DRIFT_FACTOR * self.slow_loss, self.slow_loss + _DRIFT_MARGIN
         )
         if drift:
-            self.boost = _BOOST
+            self.boost = min(_BOOST, self.fast_loss / self.slow_loss)
             self.slow_loss = self.fast_loss  # the new level is the reference
             self.n_drifts += 1
             self.age = 0
