@@ -97,7 +97,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int, default=128
         Rows per mini-batch in training.
     max_epochs : int, default=10
-        Passes over the data in ``fit``. ``partial_fit`` makes one.
+        Passes over the data in ``fit``. ``partial_fit`` makes one, with the
+        ``online_*`` parameters below.
     shuffle : bool, default=True
         Shuffle the rows before each epoch. The accumulated features are
         computed before training, so shuffling does not break the memory.
@@ -132,6 +133,37 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         ``"train_loss"``), ``LRScheduler``, ``ProgressBar`` or ``TensorBoard``.
         They are used as given, as skorch uses them. ``save`` does not store
         them (they may hold files or writers); ``load`` sets None.
+    online_batch_size : int, default=16
+        Rows of a ``partial_fit`` call per optimisation step: a call of ``n``
+        rows makes ``ceil(n / online_batch_size)`` steps (fewer rows per
+        step, so more steps, for a while after a drift), whatever
+        ``batch_size``, which is for ``fit``.
+    online_lr : float, default=1e-2
+        Learning rate of Adam in ``partial_fit``. It is annealed as
+        ``1 / sqrt(1 + t / 2000)`` over the ``t`` rows since the first call
+        or the last drift, down to a tenth, and raised (up to five times)
+        for a few hundred rows after a drift.
+    online_replay : int, default=256
+        Rows of the replay buffer: the most recent rows learned by
+        ``partial_fit``. Each step adds ``online_batch_size`` rows drawn from
+        it to the call's rows, so that a one-row call still steps on a
+        mini-batch and a chunk of one class does not overwrite the others.
+        A drift empties it. 0 turns replay off.
+    online_scaling : bool, default=True
+        Standardise the network's inputs in a model begun by
+        ``partial_fit`` with running means and variances of its inputs,
+        updated by every call and used by every prediction (inputs clipped
+        to 5 standard deviations), as river's ``StandardScaler`` does: raw
+        rows need no scaling in advance. ``fit`` never scales (use a
+        ``Pipeline`` with a ``StandardScaler``), and ``partial_fit`` after
+        ``fit`` keeps the network's unscaled inputs.
+    online_drift : bool, default=True
+        Watch the prequential loss of ``partial_fit`` (each call's loss
+        before it is learned) for drift: when its fast average (50 rows)
+        exceeds twice its slow average (1000 rows) and by 0.5, the replay
+        buffer is emptied and the learning rate is raised, as above. A
+        class that appears late makes such a rise, and is learned within
+        tens of rows.
 
     Attributes
     ----------
@@ -559,7 +591,19 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     def partial_fit(
         self, X, y, classes=None, stream_ids=None, timestamps=None, sample_weight=None
     ):
-        """Train one epoch on ``X``, continuing each stream from its state.
+        """Learn ``X`` in one pass, continuing each stream from its state.
+
+        A call, in order: computes the rows' features from each stream's
+        carried accumulator; if the model has learned before and
+        ``online_drift``, scores the call's loss under the model as it stands
+        and updates the drift rule; updates the running input statistics
+        (``online_scaling``, in a model begun by ``partial_fit``); then makes
+        one pass over the rows in their order, ``online_batch_size`` rows per
+        Adam step at ``online_lr`` (annealed, raised after a drift), each step
+        topped up with ``online_batch_size`` rows replayed from the buffer of
+        earlier rows; finally appends the rows to the replay buffer and
+        advances the accumulators. It records one epoch in ``history_``.
+        Nothing changes if the call raises before training.
 
         Parameters
         ----------

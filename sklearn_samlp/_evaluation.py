@@ -176,8 +176,10 @@ def prequential_score(
     Notes
     -----
     Chunking trades the granularity of the evaluation for speed: each chunk
-    is one ``partial_fit`` call, i.e. one epoch over the chunk for
-    :class:`~sklearn_samlp.SignalAccumulativeClassifier`. Prediction does
+    is one ``partial_fit`` call, i.e. one pass over the chunk in steps of
+    ``online_batch_size`` rows for
+    :class:`~sklearn_samlp.SignalAccumulativeClassifier`. ``chunk_size=1``
+    is river's protocol: predict one row, then learn it. Prediction does
     not advance that estimator's accumulators, and ``partial_fit`` then
     advances them over the chunk, so each stream's memory is carried from
     chunk to chunk exactly as in a single pass.
