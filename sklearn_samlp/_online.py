@@ -111,6 +111,15 @@ class RunningScaler:
         return state
 
 
+def _cat_weights(w1, n1, w2, n2, device):
+    """Weights of two blocks of rows one after the other; None if both are."""
+    if w1 is None and w2 is None:
+        return None
+    w1 = torch.ones(n1, device=device) if w1 is None else w1
+    w2 = torch.ones(n2, device=device) if w2 is None else w2
+    return torch.cat([w1, w2])
+
+
 class PlannedBatches:
     """skorch ``iterator_train`` over the batches an :class:`OnlineEpoch` plans."""
 
@@ -257,7 +266,7 @@ class OnlineState:
             picks = torch.randint(n_buffer, (len(starts), k)).to(X.device) + n
             all_X = torch.cat([Xs, new.transform(new.buffer_X)])
             all_y = torch.cat([y, new.buffer_y])
-            all_w = None if w is None else torch.cat([w, new.buffer_w])
+            all_w = _cat_weights(w, n, new.buffer_w, n_buffer, X.device)
         else:
             all_X, all_y, all_w = Xs, y, w
         arange = torch.arange(n, device=X.device)
@@ -302,18 +311,7 @@ class OnlineState:
         else:
             bx = torch.cat([self.buffer_X, X])
             by = torch.cat([self.buffer_y, y])
-            if w is None and self.buffer_w is None:
-                bw = None
-            else:
-                ones = torch.ones
-                bw = torch.cat(
-                    [
-                        ones(len(self.buffer_X), device=X.device)
-                        if self.buffer_w is None
-                        else self.buffer_w,
-                        ones(len(X), device=X.device) if w is None else w,
-                    ]
-                )
+            bw = _cat_weights(self.buffer_w, len(self.buffer_X), w, len(X), X.device)
         keep = slice(max(0, len(bx) - self.capacity), None)
         self.buffer_X = bx[keep].clone()
         self.buffer_y = by[keep].clone()

@@ -212,3 +212,19 @@ def test_prequential_chunk_size_one_equals_a_manual_loop(raw_stream):
     assert not result.predicted[0] and result.predicted[1:].all()
     assert_array_equal(result.scores[1:], (np.array(expected) == y[1:]).astype(float))
     assert np.isnan(result.scores[0])
+
+
+def test_sample_weight_may_come_and_go_between_calls(raw_stream):
+    X, y = raw_stream
+    clf = SignalAccumulativeClassifier(**SMALL)
+    clf.partial_fit(X[:50], y[:50], classes=[0, 1])
+    weights = np.linspace(0.5, 2.0, 50)
+    clf.partial_fit(X[50:100], y[50:100], sample_weight=weights)
+    assert clf._online.buffer_w is not None and len(clf._online.buffer_w) == 100
+    clf.partial_fit(X[100:150], y[100:150])
+    torch.testing.assert_close(
+        clf._online.buffer_w[-50:], torch.ones(50), rtol=0, atol=0
+    )
+    # A zero weight removes a row from the loss, replayed or not.
+    clf.partial_fit(X[150:200], y[150:200], sample_weight=np.r_[0.0, np.ones(49)])
+    assert clf._online.buffer_w[-50] == 0
