@@ -121,7 +121,11 @@ def _cat_weights(w1, n1, w2, n2, device):
 
 
 class PlannedBatches:
-    """skorch ``iterator_train`` over the batches an :class:`OnlineEpoch` plans."""
+    """skorch ``iterator_train`` over the batches an :class:`OnlineEpoch` plans.
+
+    Before each batch it sets the batch's learning rate on the optimizer's
+    parameter groups: the rate follows the rows within a long call too.
+    """
 
     def __init__(self, dataset, batch_size=None, shuffle=None):
         self.dataset = dataset
@@ -131,16 +135,19 @@ class PlannedBatches:
 
     def __iter__(self):
         data = self.dataset
-        for index in data.batches:
+        for index, lr in zip(data.batches, data.lrs):
+            for group in data.param_groups:
+                group["lr"] = lr
             yield data.X[index], data.target(index)
 
 
 class OnlineEpoch(TensorBatches):
-    """The rows of one call followed by replayed rows, and the batches over them."""
+    """The rows of one call followed by replayed rows, the batches over them
+    and the learning rate of each batch."""
 
-    def __init__(self, X, y, sample_weight, batches):
+    def __init__(self, X, y, sample_weight, batches, lrs, param_groups):
         super().__init__(X, y, sample_weight)
-        self.batches = batches
+        self.batches, self.lrs, self.param_groups = batches, lrs, param_groups
 
 
 class OnlineState:
@@ -208,7 +215,6 @@ class OnlineState:
         slow_a = max(
             1.0 - (1.0 - 1.0 / _SLOW_ROWS) ** n_rows, n_rows / (self.age + n_rows)
         )
-        self.boost = 1.0 + (self.boost - 1.0) * math.exp(-n_rows / _BOOST_ROWS)
         if math.isnan(self.slow_loss):
             self.fast_loss = self.slow_loss = loss
             return False
@@ -256,10 +262,20 @@ class OnlineState:
                 new._forget_old_rows()
 
         # Batches of the call's rows in order, each topped up with rows drawn
-        # at random from the buffer of rows before the call.
-        # After a drift the steps are smaller as well as faster: more of them.
-        batch_size = max(1, round(batch_size / new.boost))
-        starts = range(0, n, batch_size)
+        # at random from the buffer of rows before the call. The learning
+        # rate anneals with the rows since the start or the last drift, and
+        # a drift's boost fades; while it lasts the steps are smaller as well
+        # as faster: more of them.
+        starts, sizes, lrs, pos = [], [], [], 0
+        while pos < n:
+            boost = 1.0 + (new.boost - 1.0) * math.exp(-pos / _BOOST_ROWS)
+            anneal = max(_LR_FLOOR, (1.0 + (new.age + pos) / _ANNEAL_ROWS) ** -0.5)
+            size = max(1, round(batch_size / boost))
+            starts.append(pos)
+            sizes.append(size)
+            lrs.append(lr * boost * anneal)
+            pos += size
+        new.boost = 1.0 + (new.boost - 1.0) * math.exp(-n / _BOOST_ROWS)
         n_buffer = 0 if new.buffer_X is None else len(new.buffer_X)
         k = min(replay_per_step, n_buffer)
         if k:
@@ -271,18 +287,15 @@ class OnlineState:
             all_X, all_y, all_w = Xs, y, w
         arange = torch.arange(n, device=X.device)
         batches = []
-        for i, start in enumerate(starts):
-            own = arange[start : start + batch_size]
+        for i, (start, size) in enumerate(zip(starts, sizes)):
+            own = arange[start : start + size]
             batches.append(torch.cat([own, picks[i]]) if k else own)
-        epoch = OnlineEpoch(all_X, all_y, all_w, batches)
-
         groups = net.optimizer_.param_groups
+        epoch = OnlineEpoch(all_X, all_y, all_w, batches, lrs, groups)
+
         saved_lr = [g["lr"] for g in groups]
         saved_iterator = net.iterator_train
         try:
-            anneal = max(_LR_FLOOR, (1.0 + new.age / _ANNEAL_ROWS) ** -0.5)
-            for g in groups:
-                g["lr"] = lr * new.boost * anneal
             net.iterator_train = PlannedBatches
             net.partial_fit(epoch, epochs=1)
         finally:
