@@ -154,9 +154,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         ``partial_fit`` with running means and variances of its inputs,
         updated by every call and used by every prediction (inputs clipped
         to 5 standard deviations), as river's ``StandardScaler`` does: raw
-        rows need no scaling in advance. ``fit`` never scales (use a
-        ``Pipeline`` with a ``StandardScaler``), and ``partial_fit`` after
-        ``fit`` keeps the network's unscaled inputs.
+        rows need no scaling in advance. It takes effect on the call that
+        begins the model: ``fit`` never scales (use a ``Pipeline`` with a
+        ``StandardScaler``), and ``partial_fit`` after ``fit`` keeps the
+        network's unscaled inputs. The other ``online_*`` parameters may
+        change between calls.
     online_drift : bool, default=True
         Watch the prequential loss of ``partial_fit`` (each call's loss
         before it is learned) for drift: when its fast average (50 rows)
@@ -518,7 +520,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                     dataset,
                     batch_size=self.online_batch_size,
                     lr=self.online_lr,
-                    replay_per_step=self.online_batch_size,
+                    replay=self.online_replay,
+                    drift=self.online_drift,
                     predict_first=not initialize,
                 )
         streams.commit(update)

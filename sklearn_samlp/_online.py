@@ -231,7 +231,7 @@ class OnlineState:
             self.slow_loss += slow_a * (loss - self.slow_loss)
         return drift
 
-    def learn(self, net, dataset, batch_size, lr, replay_per_step, predict_first):
+    def learn(self, net, dataset, batch_size, lr, replay, drift, predict_first):
         """Train ``net`` one pass over ``dataset``; return the next state.
 
         Parameters
@@ -243,14 +243,19 @@ class OnlineState:
         batch_size : int
             Rows of the call per optimisation step.
         lr : float
-            Learning rate of the steps, before the drift boost.
-        replay_per_step : int
-            Rows drawn from the replay buffer into every step.
+            Learning rate of the steps, before the annealing and the boost.
+        replay : int
+            Capacity of the replay buffer from now on; each step draws
+            ``batch_size`` rows from it.
+        drift : bool
+            Whether to watch this call's loss for drift.
         predict_first : bool
             Whether the model has learned anything yet: only then is the
             prequential loss of the rows watched for drift.
         """
         new = self._copy()
+        new.capacity, new.drift = int(replay), bool(drift)
+        replay_per_step = batch_size
         X, y, w = dataset.X, dataset.y, dataset.sample_weight
         n = len(X)
         if new.scaler is not None:
@@ -277,7 +282,7 @@ class OnlineState:
             pos += size
         new.boost = 1.0 + (new.boost - 1.0) * math.exp(-n / _BOOST_ROWS)
         n_buffer = 0 if new.buffer_X is None else len(new.buffer_X)
-        k = min(replay_per_step, n_buffer)
+        k = min(replay_per_step, n_buffer) if new.capacity else 0
         if k:
             picks = torch.randint(n_buffer, (len(starts), k)).to(X.device) + n
             all_X = torch.cat([Xs, new.transform(new.buffer_X)])
@@ -318,6 +323,7 @@ class OnlineState:
     def _remember(self, X, y, w):
         """Append the call's rows to the buffer, keeping the last ``capacity``."""
         if self.capacity == 0:
+            self.buffer_X = self.buffer_y = self.buffer_w = None
             return
         if self.buffer_X is None or len(self.buffer_X) == 0:
             bx, by, bw = X, y, w

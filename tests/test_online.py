@@ -228,3 +228,14 @@ def test_sample_weight_may_come_and_go_between_calls(raw_stream):
     # A zero weight removes a row from the loss, replayed or not.
     clf.partial_fit(X[150:200], y[150:200], sample_weight=np.r_[0.0, np.ones(49)])
     assert clf._online.buffer_w[-50] == 0
+
+
+def test_online_parameters_may_change_between_calls(raw_stream):
+    X, y = raw_stream
+    clf = SignalAccumulativeClassifier(online_batch_size=8, **SMALL)
+    clf.partial_fit(X[:40], y[:40], classes=[0, 1])
+    assert len(clf._online.buffer_X) == 40
+    clf.set_params(online_replay=0, online_batch_size=20, online_drift=False)
+    clf.partial_fit(X[40:80], y[40:80])
+    assert clf._online.buffer_X is None
+    assert clf.history_[-1, "batches", :, "train_batch_size"] == [20, 20]
