@@ -14,7 +14,9 @@ that needs from one call to the next:
 - a drift rule on the prequential loss (each chunk's loss under the model as
   it was before the chunk): a fast and a slow exponential average of it,
   and when the fast one rises well above the slow one the learning rate is
-  raised for a while and the replay buffer forgets the old concept.
+  raised for a while and the replay buffer forgets the old concept;
+- the number of rows since the start or the last drift, over which the
+  learning rate anneals (to a floor, so that the steps never vanish).
 
 A call is planned from the current state and the new state is returned;
 the estimator stores it only once the whole call has succeeded.
