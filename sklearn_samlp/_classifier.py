@@ -42,6 +42,7 @@ from ._net import (
     TightLoopNet,
     WeightedCrossEntropy,
 )
+from ._online import OnlineState
 from ._persistence import load_estimator, save_estimator
 from ._serving import FrozenModule, serialised
 from ._stream_checks import (
@@ -119,6 +120,11 @@ def _unit_mean(sample_weight):
     return sample_weight / sample_weight.mean()
 
 
+def _frozen(net, online):
+    """The inference snapshot of ``net``, with the online scaling it learned with."""
+    return FrozenModule(net.module_, None if online is None else online.transform)
+
+
 class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     """Classifier for streams: an MLP over each row and its accumulated signal.
 
@@ -145,7 +151,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int, default=128
         Rows per mini-batch in training.
     max_epochs : int, default=10
-        Passes over the data in ``fit``. ``partial_fit`` makes one.
+        Passes over the data in ``fit``. ``partial_fit`` makes one, with the
+        ``online_*`` parameters below.
     shuffle : bool, default=True
         Shuffle the rows before each epoch. The accumulated features are
         computed before training, so shuffling does not break the memory.
@@ -248,6 +255,39 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     n_thresholds : int, default=2
         Thresholds per convolution: the row model sees ``84 * n_dilations *
         n_thresholds`` indicators per entry of ``convolution_decay``.
+    online_batch_size : int, default=16
+        Rows of a ``partial_fit`` call per optimisation step: a call of ``n``
+        rows makes ``ceil(n / online_batch_size)`` steps (fewer rows per
+        step, so more steps, for a while after a drift), whatever
+        ``batch_size``, which is for ``fit``.
+    online_lr : float, default=1e-2
+        Learning rate of Adam in ``partial_fit``. It is annealed as
+        ``1 / sqrt(1 + t / 2000)`` over the ``t`` rows since the first call
+        or the last drift, down to a tenth, and raised (up to five times)
+        for a few hundred rows after a drift.
+    online_replay : int, default=256
+        Rows of the replay buffer: the most recent rows learned by
+        ``partial_fit``. Each step adds ``online_batch_size`` rows drawn from
+        it to the call's rows, so that a one-row call still steps on a
+        mini-batch and a chunk of one class does not overwrite the others.
+        A drift empties it. 0 turns replay off.
+    online_scaling : bool, default=True
+        Standardise the network's inputs in a model begun by
+        ``partial_fit`` with running means and variances of its inputs,
+        updated by every call and used by every prediction (inputs clipped
+        to 5 standard deviations), as river's ``StandardScaler`` does: raw
+        rows need no scaling in advance. It takes effect on the call that
+        begins the model: ``fit`` never scales (use a ``Pipeline`` with a
+        ``StandardScaler``), and ``partial_fit`` after ``fit`` keeps the
+        network's unscaled inputs. The other ``online_*`` parameters may
+        change between calls.
+    online_drift : bool, default=True
+        Watch the prequential loss of ``partial_fit`` (each call's loss
+        before it is learned) for drift: when its fast average (50 rows)
+        exceeds twice its slow average (1000 rows) and by 0.5, the replay
+        buffer is emptied and the learning rate is raised, as above. A
+        class that appears late makes such a rise, and is learned within
+        tens of rows.
 
     Attributes
     ----------
@@ -363,6 +403,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             StrOptions({"auto"}),
         ],
         "n_thresholds": [Interval(Integral, 1, None, closed="left")],
+        "online_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "online_lr": [Interval(Real, 0, None, closed="neither")],
+        "online_replay": [Interval(Integral, 0, None, closed="left")],
+        "online_scaling": ["boolean"],
+        "online_drift": ["boolean"],
     }
 
     def __init__(
@@ -391,6 +436,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         convolution_decay=0.9,
         max_dilation="auto",
         n_thresholds=2,
+        online_batch_size=16,
+        online_lr=1e-2,
+        online_replay=256,
+        online_scaling=True,
+        online_drift=True,
     ):
         self.decay = decay
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -416,6 +466,12 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self.convolution_decay = convolution_decay
         self.max_dilation = max_dilation
         self.n_thresholds = n_thresholds
+
+        self.online_batch_size = online_batch_size
+        self.online_lr = online_lr
+        self.online_replay = online_replay
+        self.online_scaling = online_scaling
+        self.online_drift = online_drift
 
     def _validate_params(self):
         super()._validate_params()
@@ -666,12 +722,23 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         return decays, rng["rng_state"]
 
     def _train(
-        self, classes, net, streams, rng_state, prepared, epochs, initialize, valid=None
+        self,
+        classes,
+        net,
+        streams,
+        rng_state,
+        prepared,
+        epochs,
+        initialize,
+        valid=None,
+        online=None,
     ):
         """Train ``net``, advance ``streams`` to the end of the call, store both.
 
         ``valid``: the rows held out for validation (``fit`` with
-        ``early_stopping``), set on the net's split for this call only.
+        ``early_stopping``), set on the net's split for this call only. With
+        ``online`` (an :class:`OnlineState`, from ``partial_fit``) the pass
+        over the rows is the online learner's; its next state is stored.
         """
         dataset, update = prepared
         with self._own_rng(rng_state) as rng:
@@ -680,15 +747,28 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             if valid is not None:
                 net.train_split.valid = valid
             try:
-                net.partial_fit(dataset, epochs=epochs)
+                if online is None:
+                    net.partial_fit(dataset, epochs=epochs)
+                else:
+                    online = online.learn(
+                        net,
+                        dataset,
+                        batch_size=self.online_batch_size,
+                        lr=self.online_lr,
+                        replay=self.online_replay,
+                        drift=self.online_drift,
+                        predict_first=not initialize,
+                    )
             finally:
                 if valid is not None:
                     net.train_split.valid = None
         streams.commit(update)
         self.classes_, self.net_, self._streams = classes, net, streams
-        # What predict runs: swapped in whole, so it never sees half an update.
-        self._predictor = FrozenModule(net.module_)
         self._rng_state = rng["rng_state"]
+        self._online = online
+        # What predict runs, the online scaling included: swapped in whole, so
+        # it never sees half an update.
+        self._predictor = _frozen(net, online)
 
     @serialised
     @_fit_context(prefer_skip_nested_validation=True)
@@ -813,7 +893,19 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     def partial_fit(
         self, X, y, classes=None, stream_ids=None, timestamps=None, sample_weight=None
     ):
-        """Train one epoch on ``X``, continuing each stream from its state.
+        """Learn ``X`` in one pass, continuing each stream from its state.
+
+        A call, in order: computes the rows' features from each stream's
+        carried accumulator; if the model has learned before and
+        ``online_drift``, scores the call's loss under the model as it stands
+        and updates the drift rule; updates the running input statistics
+        (``online_scaling``, in a model begun by ``partial_fit``); then makes
+        one pass over the rows in their order, ``online_batch_size`` rows per
+        Adam step at ``online_lr`` (annealed, raised after a drift), each step
+        topped up with ``online_batch_size`` rows replayed from the buffer of
+        earlier rows; finally appends the rows to the replay buffer and
+        advances the accumulators. It records one epoch in ``history_``.
+        Nothing changes if the call raises before training.
 
         Parameters
         ----------
@@ -868,8 +960,23 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             prepared = self._prepare(
                 streams, X, y_codes, stream_ids, timestamps, sample_weight
             )
+            online = getattr(self, "_online", None)
+            if online is None:  # inputs are scaled only in a model begun online
+                online = OnlineState(
+                    streams.n_inputs,
+                    scaling=first_call and self.online_scaling,
+                    replay=self.online_replay,
+                    drift=self.online_drift,
+                )
             self._train(
-                classes, net, streams, rng_state, prepared, 1, initialize=first_call
+                classes,
+                net,
+                streams,
+                rng_state,
+                prepared,
+                1,
+                initialize=first_call,
+                online=online,
             )
             self._fit_streams = None  # the streams have moved on: no longer fit's
         self.n_iter_ = 1 if first_call else self.n_iter_ + 1
@@ -1073,7 +1180,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     def __setstate__(self, state):
         super().__setstate__(state)
         if "net_" in state:
-            self._predictor = FrozenModule(self.net_.module_)
+            self._predictor = _frozen(self.net_, self.__dict__.get("_online"))
         # Unpickled where CUDA is missing, skorch moves the net to the CPU
         # (with a DeviceWarning); the estimator follows it there.
         if torch.device(self.device).type == "cuda" and not torch.cuda.is_available():

@@ -176,8 +176,10 @@ def prequential_score(
     Notes
     -----
     Chunking trades the granularity of the evaluation for speed: each chunk
-    is one ``partial_fit`` call, i.e. one epoch over the chunk for
-    :class:`~sklearn_samlp.SignalAccumulativeClassifier`. Prediction does
+    is one ``partial_fit`` call, i.e. one pass over the chunk in steps of
+    ``online_batch_size`` rows for
+    :class:`~sklearn_samlp.SignalAccumulativeClassifier`. ``chunk_size=1``
+    is river's protocol: predict one row, then learn it. Prediction does
     not advance that estimator's accumulators, and ``partial_fit`` then
     advances them over the chunk, so each stream's memory is carried from
     chunk to chunk exactly as in a single pass.
@@ -210,7 +212,9 @@ def prequential_score(
     n_samples = y.shape[0]
     if n_samples == 0:
         raise ValueError("prequential_score needs at least one row, got 0.")
-    if isinstance(scoring, str):
+    if scoring == "accuracy":  # the default; per-row chunks skip the scorer's checks
+        scorer, score_func = None, None
+    elif isinstance(scoring, str):
         scorer, score_func = get_scorer(scoring), None
     else:
         scorer, score_func = None, scoring
@@ -225,13 +229,18 @@ def prequential_score(
     y_pred, predicted = [], np.ones(n_samples, dtype=bool)
     for i, (start, stop) in enumerate(zip(starts, stops)):
         rows = slice(start, stop)
-        X_chunk, y_chunk = _safe_indexing(X, rows), y[rows]
+        X_chunk = X[rows] if isinstance(X, np.ndarray) else _safe_indexing(X, rows)
+        y_chunk = y[rows]
         ids_chunk = None if stream_ids is None else _safe_indexing(stream_ids, rows)
         kwargs = {} if ids_chunk is None else {"stream_ids": ids_chunk}
 
         if i == 0 and first_fit:
             y_pred.append(None)  # filled once the model knows its classes
             predicted[rows] = False
+        elif scorer is None and score_func is None:
+            pred = np.asarray(clf.predict(X_chunk, **kwargs))
+            scores[i] = np.mean(pred == y_chunk)
+            y_pred.append(pred)
         else:
             responses = _ChunkResponses(clf, X_chunk, ids_chunk)
             if scorer is not None:

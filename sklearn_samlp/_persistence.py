@@ -18,6 +18,7 @@ import torch
 from ._checkpoint import check_load_device, read_checkpoint, write_atomically
 from ._convolution import CausalConvolutions
 from ._convolution_streams import ConvolutionStreams
+from ._online import OnlineState
 from ._serving import FrozenModule
 from ._streams import StreamStates, _check_decays, _check_no_nan
 from ._time import is_duration, time_unit_value
@@ -71,6 +72,7 @@ def save_estimator(estimator, path):
             "Cannot save stream ids that are not str, int, float, bool or None."
         )
     net = estimator.net_
+    online = getattr(estimator, "_online", None)
     content = {
         "format": FORMAT,
         "version": VERSION,
@@ -91,6 +93,8 @@ def save_estimator(estimator, path):
         "stream_last_time": torch.from_numpy(last_time),
         "rng_state": torch.from_numpy(estimator._rng_state.copy()),
         "n_iter": int(estimator.n_iter_),
+        # Optional: absent in files written before partial_fit had online state.
+        "online_state": (None if online is None else online.to_dict()),
     }
     if isinstance(estimator._streams, ConvolutionStreams):
         content["convolution"] = {
@@ -146,6 +150,9 @@ def load_estimator(cls, path, device=None):
             net.initialize()
         net.module_.load_state_dict(content["module_state"])
         net.optimizer_.load_state_dict(content["optimizer_state"])
+        online = content.get("online_state")
+        if online is not None:
+            online = OnlineState.from_dict(online, fitted["streams"].n_inputs, device)
     except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{fname!r} holds an invalid model: {exc}") from exc
 
@@ -156,7 +163,10 @@ def load_estimator(cls, path, device=None):
     estimator.net_, estimator._streams = net, fitted["streams"]
     estimator._rng_state = fitted["rng_state"]
     estimator.n_iter_ = fitted["n_iter"]
-    estimator._predictor = FrozenModule(net.module_)
+    estimator._online = online
+    estimator._predictor = FrozenModule(
+        net.module_, None if online is None else online.transform
+    )
     return estimator
 
 

@@ -66,9 +66,13 @@ class FrozenModule:
     ----------
     module : torch.nn.Module
         The trained module; it is copied, not referenced.
+    transform : callable, default=None
+        Applied to the features first (the online input scaling that was
+        trained with the weights), so that both are swapped in together.
     """
 
-    def __init__(self, module):
+    def __init__(self, module, transform=None):
+        self.transform = transform
         self.layers = _plain_layers(module)
         self.module = self.numpy_layers = None
         if self.layers is None:
@@ -84,6 +88,8 @@ class FrozenModule:
 
     def __call__(self, features):
         """Logits of ``features`` (a tensor), in inference mode."""
+        if self.transform is not None:
+            features = self.transform(features)
         if self.numpy_layers is not None and len(features) <= _SMALL:
             return torch.from_numpy(self._numpy_forward(features.numpy()))
         with torch.inference_mode():

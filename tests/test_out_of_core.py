@@ -93,6 +93,7 @@ def test_example_runs(example, tmp_path, capsys):
     assert (tmp_path / "X.npy").exists() and (tmp_path / "y.npy").exists()
     assert len(accuracies) == 14  # 30,000 rows in chunks of 2,000, less the first
     assert clf.n_iter_ == 15
-    # Learning as it goes: the last chunks are scored better than the first.
-    assert accuracies[-5:].mean() > accuracies[0] + 0.1
+    # Learned online from the first chunk on (2,000 rows are 125 steps of
+    # partial_fit), and kept: every scored chunk is well above chance (1/3).
+    assert accuracies.min() > 0.6 and accuracies[-5:].mean() > 0.7
     assert "test-then-train accuracy" in capsys.readouterr().out
