@@ -248,11 +248,13 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         ``accumulator="convolution"``. 1 is the running mean since the
         stream's first row, MiniRocket's proportion of positive values; below
         1 it forgets, as ``decay`` does.
-    max_dilation : int or "auto", default="auto"
+    max_dilation : int or "auto", default=4
         Largest dilation of the convolutions (powers of two up to it): a
-        response spans ``8 * max_dilation + 1`` rows. ``"auto"``: about the
-        median length of the streams in ``fit`` divided by 8, at most 32.
-    n_thresholds : int, default=2
+        response spans ``8 * max_dilation + 1`` rows (33 by default: local
+        shape; longer spans overfit per-row labels on small data). ``"auto"``:
+        about the median length of the streams in ``fit`` divided by 8, at
+        most 32, which suits one label per whole series.
+    n_thresholds : int, default=1
         Thresholds per convolution: the row model sees ``84 * n_dilations *
         n_thresholds`` indicators per entry of ``convolution_decay``.
     online_batch_size : int, default=16
@@ -434,8 +436,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         n_threads=1,
         accumulator="input",
         convolution_decay=0.9,
-        max_dilation="auto",
-        n_thresholds=2,
+        max_dilation=4,
+        n_thresholds=1,
         online_batch_size=16,
         online_lr=1e-2,
         online_replay=256,

@@ -146,8 +146,9 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
     state, whatever was fitted or predicted before, so predictions of a
     series do not depend on the other series passed with it. By default the
     streams accumulate the shape of the signal (``accumulator="convolution"``,
-    MiniRocket's causal convolutions with decay 1, so that the last row sees
-    the proportions over the whole series) as well as its level.
+    MiniRocket's causal convolutions accumulated with decay 1, so that the
+    last row sees their proportions over the whole series, and with decay
+    0.9, over its last rows) as well as its level.
 
     Samples are series, as in aeon and sktime: ``X`` is a 3-D array
     ``(n_series, n_channels, n_timepoints)``, a list of ``(n_channels,
@@ -160,9 +161,9 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         See :class:`SignalAccumulativeClassifier`.
     decay : float or tuple of float, default=(0.5, 0.9, 0.99)
         Decays of the raw accumulators, in [0, 1).
-    convolution_decay : float or tuple of float, default=1.0
-        Decays of the convolution indicators, in [0, 1]; 1 accumulates over
-        the whole series.
+    convolution_decay : float or tuple of float, default=(0.9, 1.0)
+        Decays of the convolution indicators, in [0, 1]: 1 accumulates over
+        the whole series (MiniRocket's proportions), 0.9 over its last rows.
     max_dilation : int or "auto", default="auto"
         Largest dilation; ``"auto"``: about the median series length / 8.
     n_thresholds : int, default=4
@@ -244,7 +245,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         self,
         accumulator="convolution",
         decay=(0.5, 0.9, 0.99),
-        convolution_decay=1.0,
+        convolution_decay=(0.9, 1.0),
         max_dilation="auto",
         n_thresholds=4,
         end_emphasis=8.0,

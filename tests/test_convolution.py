@@ -15,6 +15,7 @@ from sklearn_samlp.datasets import make_regime_streams
 CHEAP = dict(
     accumulator="convolution",
     max_dilation=4,
+    n_thresholds=2,
     max_epochs=3,
     hidden_layer_sizes=(16,),
     random_state=0,
