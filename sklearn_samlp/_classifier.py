@@ -257,7 +257,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     n_thresholds : int, default=1
         Thresholds per convolution: the row model sees ``84 * n_dilations *
         n_thresholds`` indicators per entry of ``convolution_decay``.
-    online_batch_size : int, default=16
+    online_batch_size : int, default=32
         Rows of a ``partial_fit`` call per optimisation step: a call of ``n``
         rows makes ``ceil(n / online_batch_size)`` steps (fewer rows per
         step, so more steps, for a while after a drift), whatever
@@ -438,7 +438,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         convolution_decay=0.9,
         max_dilation=4,
         n_thresholds=1,
-        online_batch_size=16,
+        online_batch_size=32,
         online_lr=1e-2,
         online_replay=256,
         online_scaling=True,
