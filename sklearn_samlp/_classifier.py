@@ -694,14 +694,23 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         )
         return dataset, update
 
-    def _learn_decays(self, windows, streams, n_classes, rng_state):
-        """Learn one decay per accumulated feature on ``windows``.
+    def _learn_decays(
+        self, streams, X, y_codes, stream_ids, timestamps, sample_weight, n_classes,
+        rng_state,
+    ):  # fmt: skip
+        """Learn one decay per accumulated feature on windows of the rows.
 
-        Returns the decays, shape (n_decays, n_features), and the generator's
-        state. The network trained alongside is discarded: on the rows of
-        windows a mini-batch holds few streams, so ``fit`` then trains its
-        network on the exact features of the learned decays, rows shuffled.
+        Returns the streams of the start decays *and* the learned ones (the
+        network sees both: learning adds timescales and cannot take away the
+        ones the user chose), and the generator's state. The network trained
+        alongside is discarded: on the rows of windows a mini-batch holds few
+        streams, so ``fit`` then trains its network on the exact features of
+        these decays, rows shuffled.
         """
+        rows = streams.rows(stream_ids, timestamps, X.shape[0])
+        windows = WindowBatches(
+            X, y_codes, _unit_mean(sample_weight), rows, self.window, self.device
+        )
         net = TightLoopNet(
             module=AccumulatorMLP,
             module__n_features=streams.n_features,
@@ -720,8 +729,10 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             net.initialize()
             net.partial_fit(windows, epochs=_decay_epochs(self.max_epochs))
         with torch.no_grad():
-            decays = net.module_.decays().double().cpu().numpy()
-        return decays, rng["rng_state"]
+            learned = net.module_.decays().double().cpu().numpy()
+        decays = np.concatenate([streams.decay_matrix, learned])
+        time_unit = time_unit_value(self.time_unit)
+        return StreamStates(decays, X.shape[1], time_unit), rng["rng_state"]
 
     def _train(
         self,
@@ -832,31 +843,17 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                     "early_stopping needs at least 2 rows to hold some out."
                 )
             rng_state = self._initial_rng_state()
+            # Everything stays inside: a failure in training leaves the
+            # estimator as it was.
             streams = self._new_streams(X, stream_ids, rng_state)
-            if self.learn_decay:  # windows of the rows; validates them too
-                rows = streams.rows(stream_ids, timestamps, X.shape[0])
-                weights = _unit_mean(sample_weight)
-                windows = WindowBatches(
-                    X, y_codes, weights, rows, self.window, self.device
-                )
-            else:
-                prepared = self._prepare(
-                    streams, X, y_codes, stream_ids, timestamps, sample_weight
-                )
-            # Still inside: a failure in training leaves the estimator as it was.
             if self.learn_decay:
-                learned, rng_state = self._learn_decays(
-                    windows, streams, len(classes), rng_state
-                )
-                # The network sees the start decays too: learning adds
-                # timescales and cannot take away the ones the user chose.
-                decays = np.concatenate([streams.decay_matrix, learned])
-                streams = StreamStates(
-                    decays, X.shape[1], time_unit_value(self.time_unit)
-                )
-                prepared = self._prepare(
-                    streams, X, y_codes, stream_ids, timestamps, sample_weight
-                )
+                streams, rng_state = self._learn_decays(
+                    streams, X, y_codes, stream_ids, timestamps, sample_weight,
+                    len(classes), rng_state,
+                )  # fmt: skip
+            prepared = self._prepare(
+                streams, X, y_codes, stream_ids, timestamps, sample_weight
+            )
             net = self._build_net(streams, len(classes))
             valid = None
             if self.early_stopping:
