@@ -22,12 +22,19 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, GroupShuffleSplit
 from ._classifier import SignalAccumulativeClassifier
 from ._console import EpochProgressBar
 from ._time import time_unit_value
-from .datasets import load_basic_motions, load_japanese_vowels
+from .datasets import (
+    load_basic_motions,
+    load_gunpoint,
+    load_italy_power_demand,
+    load_japanese_vowels,
+)
 
 PROG = "samlp"
 DATASETS = {
     "japanese_vowels": load_japanese_vowels,
     "basic_motions": load_basic_motions,
+    "gunpoint": load_gunpoint,
+    "italy_power_demand": load_italy_power_demand,
 }
 DECAY_GRID = (0.5, 0.8, 0.9, 0.95)
 N_FOLDS = 3
@@ -139,6 +146,14 @@ def _build_parser():
         metavar="FLOAT",
         help="use this decay in [0, 1) instead of tuning it over "
         + ", ".join(map(str, DECAY_GRID)),
+    )
+    parser.add_argument(
+        "--accumulator",
+        choices=("input", "convolution"),
+        default="input",
+        help="what each stream accumulates: its rows (input), or also the shape "
+        "of its signal (convolution, for problems such as gunpoint) "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--epochs",
@@ -375,6 +390,7 @@ def _seconds(value):
 
 
 def _estimator(decay, args, **params):
+    params = {"accumulator": args.accumulator, **params}
     return SignalAccumulativeClassifier(
         decay=decay,
         max_epochs=args.epochs,
@@ -388,7 +404,14 @@ def _settings(args, time_unit):
     """The training settings, and where they differ from the estimator's defaults."""
     params = _estimator(0.0, args, **time_unit).get_params()
     defaults = SignalAccumulativeClassifier().get_params()
-    shown = ("max_epochs", "batch_size", "lr", "hidden_layer_sizes", "dropout")
+    shown = (
+        "accumulator",
+        "max_epochs",
+        "batch_size",
+        "lr",
+        "hidden_layer_sizes",
+        "dropout",
+    )
     if time_unit:
         shown += ("time_unit",)
     text = ", ".join(f"{key}={_show(params[key])}" for key in shown)
@@ -519,7 +542,8 @@ def _run(args, say):
     )
     fit_time = _fit_timed(clf, X[train], y[train], stream_ids[train], t_train)
     say("Training the memoryless model (decay=0) for comparison...")
-    baseline = _estimator(0.0, args, **time_params)
+    # No memory at all: no raw accumulator and no accumulated shape.
+    baseline = _estimator(0.0, args, accumulator="input", **time_params)
     baseline_time = _fit_timed(baseline, X[train], y[train], stream_ids[train], t_train)
 
     test_rows = (X[test], y[test], stream_ids[test], t_test)

@@ -417,3 +417,13 @@ def test_bad_time_column(tmp_path, capsys, times, argv, message):
     _, err = capsys.readouterr()
     assert err.startswith("samlp: error: ") and err.count("\n") == 1
     assert message in err
+
+
+def test_convolution_accumulator_on_a_shape_problem(capsys):
+    args = ["--data", "italy_power_demand", "--accumulator", "convolution"]
+    assert main([*args, "--decay", "0.9", "--epochs", "2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^dataset\s+italy_power_demand$", out, re.M)
+    table = _table(out)
+    assert set(table) >= {"accumulator", "memoryless"}
+    assert 0.5 < table["accumulator"][1] <= 1.0  # per-row accuracy of the model
