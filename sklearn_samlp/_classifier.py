@@ -44,7 +44,7 @@ from ._net import (
 )
 from ._online import OnlineState
 from ._persistence import load_estimator, save_estimator
-from ._serving import FrozenModule, serialised
+from ._serving import inference_snapshot, serialised
 from ._stream_checks import (
     known_streams,
     warn_missing_stream_ids,
@@ -118,11 +118,6 @@ def _check_classes(classes):
 def _unit_mean(sample_weight):
     """Weights scaled to mean one: the loss then does not depend on their scale."""
     return sample_weight / sample_weight.mean()
-
-
-def _frozen(net, online):
-    """The inference snapshot of ``net``, with the online scaling it learned with."""
-    return FrozenModule(net.module_, None if online is None else online.transform)
 
 
 class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
@@ -241,23 +236,27 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         decays ``convolution_decay``: the proportion of recent rows at which
         each convolution exceeds each of its thresholds. The thresholds are
         quantiles of the responses on the rows of ``fit`` (or of the first
-        ``partial_fit`` call). Each stream then also keeps its last
-        ``8 * max_dilation`` rows.
+        ``partial_fit`` call, which should then bring enough rows to show the
+        signal's range). Each stream then also keeps its last rows (see
+        ``max_dilation``).
     convolution_decay : float or tuple of float, default=0.9
         Decay(s) in [0, 1] of the convolution indicators' accumulators, with
         ``accumulator="convolution"``. 1 is the running mean since the
-        stream's first row, MiniRocket's proportion of positive values; below
-        1 it forgets, as ``decay`` does.
+        stream's first row, MiniRocket's proportion of positive values (for
+        series; its float32 count is exact up to 2^24 rows, so endless
+        streams want a decay below 1); below 1 it forgets, as ``decay`` does.
     max_dilation : int or "auto", default=4
-        Largest dilation of the convolutions (powers of two up to it): a
-        response spans ``8 * max_dilation + 1`` rows (33 by default: local
-        shape; longer spans overfit per-row labels on small data). ``"auto"``:
-        about the median length of the streams in ``fit`` divided by 8, at
-        most 32, which suits one label per whole series.
+        Largest dilation of the convolutions, which are the powers of two up
+        to it: with ``D`` the largest of them, a response spans ``8 * D + 1``
+        rows (33 by default: local shape; longer spans overfit per-row labels
+        on small data) and a stream keeps its last ``8 * D`` rows. ``"auto"``:
+        about the median length of the streams in ``fit`` (or in the first
+        ``partial_fit`` call) divided by 8, at most 32, which suits one label
+        per whole series.
     n_thresholds : int, default=1
         Thresholds per convolution: the row model sees ``84 * n_dilations *
         n_thresholds`` indicators per entry of ``convolution_decay``.
-    online_batch_size : int, default=32
+    online_batch_size : int, default=16
         Rows of a ``partial_fit`` call per optimisation step: a call of ``n``
         rows makes ``ceil(n / online_batch_size)`` steps (fewer rows per
         step, so more steps, for a while after a drift), whatever
@@ -355,7 +354,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     a training call ends, so they see the old or the new model, never a mix.
     Calls of a few rows skip the batch machinery (microseconds per row). A
     known stream costs ``4 * n_decays * n_features_in_ + 16`` bytes of state
-    plus its id in a dict, whatever its length.
+    plus its id in a dict, whatever its length; with
+    ``accumulator="convolution"``, ``4 * accumulators_[id].size + 16`` (the
+    indicator accumulators and the buffer of its last rows as well).
 
     Examples
     --------
@@ -438,7 +439,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         convolution_decay=0.9,
         max_dilation=4,
         n_thresholds=1,
-        online_batch_size=32,
+        online_batch_size=16,
         online_lr=1e-2,
         online_replay=256,
         online_scaling=True,
@@ -781,7 +782,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         self._online = online
         # What predict runs, the online scaling included: swapped in whole, so
         # it never sees half an update.
-        self._predictor = _frozen(net, online)
+        self._predictor = inference_snapshot(net, online, streams, classes)
 
     @serialised
     @_fit_context(prefer_skip_nested_validation=True)
@@ -1066,16 +1067,17 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        logits = self._logits(X, stream_ids, timestamps, "predict_proba")
+        logits, _ = self._logits(X, stream_ids, timestamps, "predict_proba")
         return torch.softmax(logits.to("cpu", torch.float64), dim=1).numpy()
 
     @with_torch_threads
     def _logits(self, X, stream_ids, timestamps, method):
+        """Logits of the rows and the classes they index, from one snapshot."""
         rows = self._rows(X, stream_ids, timestamps, method)
-        predictor = self._predictor  # one snapshot for the whole call
+        predictor = self._predictor  # weights, scaling, streams, classes: one call's
         # The update is dropped at once: it is as large as the states.
-        features = self._streams.features(*rows, device=self.device)[0]
-        return predictor(features)
+        features = predictor.streams.features(*rows, device=self.device)[0]
+        return predictor(features), predictor.classes
 
     def predict(
         self,
@@ -1106,8 +1108,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.predict(X[test][:5], stream_ids=ids[test][:5]).shape
         (5,)
         """
-        logits = self._logits(X, stream_ids, timestamps, "predict")
-        return self.classes_[logits.argmax(dim=1).cpu().numpy()]
+        logits, classes = self._logits(X, stream_ids, timestamps, "predict")
+        return classes[logits.argmax(dim=1).cpu().numpy()]
 
     def score(
         self,
@@ -1131,8 +1133,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         -------
         score : float
         """
-        logits = self._logits(X, stream_ids, timestamps, "score")
-        y_pred = self.classes_[logits.argmax(dim=1).cpu().numpy()]
+        logits, classes = self._logits(X, stream_ids, timestamps, "score")
+        y_pred = classes[logits.argmax(dim=1).cpu().numpy()]
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     @property
@@ -1162,7 +1164,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         """Raw accumulator state of every known stream, as ``{stream_id: state}``.
 
         A state is ``[a(decay) for decay in the bank]`` concatenated, shape
-        ``(n_decays * n_features_in_,)``. The default stream's id is None.
+        ``(n_decays * n_features_in_,)``. With ``accumulator="convolution"``
+        it continues with the accumulated indicators (one block per entry of
+        ``convolution_decay``; the running mean for 1),
+        the stream's last ``8 * max(dilations)`` rows and the number of rows
+        seen. The default stream's id is None.
         """
         check_is_fitted(self)
         streams = self._streams
@@ -1179,7 +1185,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     def __setstate__(self, state):
         super().__setstate__(state)
         if "net_" in state:
-            self._predictor = _frozen(self.net_, self.__dict__.get("_online"))
+            self._predictor = inference_snapshot(
+                self.net_, self.__dict__.get("_online"), self._streams, self.classes_
+            )
         # Unpickled where CUDA is missing, skorch moves the net to the CPU
         # (with a DeviceWarning); the estimator follows it there.
         if torch.device(self.device).type == "cuda" and not torch.cuda.is_available():

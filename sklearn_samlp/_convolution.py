@@ -32,7 +32,6 @@ import itertools
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 _LENGTH = 9  # taps per kernel
 _KERNELS = np.full((84, _LENGTH), -1.0, dtype=np.float32)
@@ -40,6 +39,7 @@ for _k, _taps in enumerate(itertools.combinations(range(_LENGTH), 3)):
     _KERNELS[_k, list(_taps)] = 2.0
 _N_KERNELS = len(_KERNELS)
 _QUANTILE_ROWS = 20_000  # rows sampled to place the thresholds
+_ROWS_PER_PRODUCT = 1 << 16  # rows whose taps are gathered at once: memory
 
 
 def dilations_up_to(max_dilation):
@@ -79,6 +79,11 @@ class CausalConvolutions:
         ) or (self.thresholds.ndim != 2 or self.thresholds.shape != expected):
             raise ValueError("convolution masks or thresholds have the wrong shape.")
         self._weights = {}  # device -> conv1d weights, one tensor per dilation
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_weights"] = {}  # device tensors: rebuilt where the model is used
+        return state
 
     @property
     def history(self):
@@ -126,12 +131,16 @@ class CausalConvolutions:
         convolutions.thresholds = thresholds.astype(np.float32)
         return convolutions
 
-    def _conv_weights(self, device, dtype):
-        key = (str(device), dtype)
+    def _tap_weights(self, device):
+        """Per dilation, the (9 * n_features, 84) float64 map from taps to responses."""
+        key = str(device)
         if key not in self._weights:
-            kernels = torch.as_tensor(_KERNELS)[:, None, :]  # (84, 1, 9)
+            kernels = torch.as_tensor(_KERNELS, dtype=torch.float64)[:, :, None]
             self._weights[key] = [
-                (kernels * torch.as_tensor(mask)[:, :, None]).to(device, dtype)
+                (kernels * torch.as_tensor(mask, dtype=torch.float64)[:, None, :])
+                .reshape(_N_KERNELS, -1)  # (84, 9 taps x n_features)
+                .T.contiguous()
+                .to(device)
                 for mask in self.channel_masks
             ]
         return self._weights[key]
@@ -139,10 +148,12 @@ class CausalConvolutions:
     def responses(self, x, codes, buffers, fresh):
         """Causal responses of every row, and each stream's buffer after the call.
 
-        Each stream's buffer and rows are laid out one after another in a
-        single sequence, so that one ``conv1d`` per dilation covers all
-        streams: a response reaches back at most ``history`` rows, never into
-        the stream before.
+        Each stream's buffer and rows are laid out one after another in one
+        sequence; the 9 taps of every row are gathered from it (a response
+        reaches back at most ``history`` rows, never into the stream before)
+        and mapped to the 84 responses of each dilation by one matrix product.
+        Only the call's rows are computed, so a call of one row for each of
+        many streams costs what its rows cost.
 
         Parameters
         ----------
@@ -156,53 +167,49 @@ class CausalConvolutions:
 
         Returns
         -------
-        responses : tensor of shape (n_rows, n_dilations * 84), float64
+        responses : tensor of shape (n_rows, n_dilations * 84), float64, in
+            the order of the rows of ``x``
         buffers : tensor of shape (n_streams, history, n_features)
         """
         history, device = self.history, x.device
         x = x.double()
-        n_streams = len(buffers)
+        n_streams, n_features = len(buffers), x.shape[1]
         lengths = np.bincount(codes, minlength=n_streams)
+        starts = np.cumsum(lengths) - lengths
         order = np.argsort(codes, kind="stable")
         buffers = torch.as_tensor(buffers, dtype=x.dtype, device=device).clone()
         if np.any(fresh):
-            first_rows = x[torch.as_tensor(order[np.cumsum(lengths) - lengths])]
+            first_rows = x[torch.as_tensor(order[starts], device=device)]
             fresh_t = torch.as_tensor(fresh, device=device)
             buffers[fresh_t] = first_rows[fresh_t][:, None, :]
-        # Stream s occupies [start_s, start_s + history + length_s) of the sequence.
-        start = np.arange(n_streams) * history + np.cumsum(lengths) - lengths
-        row_position = np.repeat(start + history, lengths) + (
-            np.arange(len(codes)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        )
-        buffer_position = start[:, None] + np.arange(history)
-        sequence = x.new_empty((n_streams * history + len(codes), x.shape[1]))
+        # Stream s occupies [offset_s, offset_s + history + length_s).
+        offset = np.arange(n_streams) * history + starts
+        sequence = x.new_empty((n_streams * history + len(codes), n_features))
+        buffer_position = offset[:, None] + np.arange(history)
         sequence[torch.as_tensor(buffer_position.ravel(), device=device)] = (
-            buffers.reshape(-1, x.shape[1])
+            buffers.reshape(-1, n_features)
         )
-        sequence[torch.as_tensor(row_position, device=device)] = x[
-            torch.as_tensor(order, device=device)
-        ]
-        signal = sequence.T[None]  # (1, n_features, length)
-        sorted_responses = []
-        for dilation, weight in zip(
-            self.dilations, self._conv_weights(device, x.dtype)
+        # Row i of x sits at its stream's offset + history + its rank in the stream.
+        position = np.empty(len(codes), dtype=np.int64)
+        position[order] = np.repeat(offset + history - starts, lengths) + np.arange(
+            len(codes)
+        )
+        sequence[torch.as_tensor(position, device=device)] = x
+        lags = (_LENGTH - 1) - np.arange(_LENGTH)  # tap j is 8 - j steps back
+        responses = x.new_empty((len(codes), len(self.dilations) * _N_KERNELS))
+        for k, (dilation, weight) in enumerate(
+            zip(self.dilations, self._tap_weights(device))
         ):
-            # Output i covers positions i .. i + 8 * dilation: it belongs to the
-            # row at its last tap.
-            out = F.conv1d(signal, weight, dilation=dilation)[0]
-            taps = torch.as_tensor(
-                row_position - (_LENGTH - 1) * dilation, device=device
-            )
-            sorted_responses.append(out[:, taps].T)
-        responses = torch.empty(
-            (len(codes), self.n_outputs // self.thresholds.shape[1]),
-            dtype=x.dtype,
-            device=device,
-        )
-        responses[torch.as_tensor(order, device=device)] = torch.cat(
-            sorted_responses, dim=1
-        )
-        end = start + history + lengths  # the last ``history`` positions of each
+            columns = slice(k * _N_KERNELS, (k + 1) * _N_KERNELS)
+            for rows in np.array_split(
+                np.arange(len(codes)), -(-len(codes) // _ROWS_PER_PRODUCT)
+            ):
+                taps = position[rows, None] - dilation * lags[None, :]
+                gathered = sequence[torch.as_tensor(taps, device=device)]
+                responses[torch.as_tensor(rows, device=device), columns] = (
+                    gathered.reshape(len(rows), -1) @ weight
+                )
+        end = offset + history + lengths  # the last ``history`` positions of each
         new_buffers = sequence[
             torch.as_tensor(end[:, None] - history + np.arange(history), device=device)
         ]
@@ -226,7 +233,12 @@ class CausalConvolutions:
     def from_arrays(cls, n_features, arrays):
         """Rebuild from :meth:`to_arrays`; ValueError if they do not fit together."""
         dilations = np.asarray(arrays["dilations"])
-        if dilations.ndim != 1 or not len(dilations) or np.any(dilations < 1):
+        if (
+            dilations.ndim != 1
+            or not len(dilations)
+            or not np.issubdtype(dilations.dtype, np.integer)
+            or np.any(dilations < 1)
+        ):
             raise ValueError("convolution dilations must be positive integers.")
         masks, thresholds = arrays["channel_masks"], arrays["thresholds"]
         if not (np.isfinite(thresholds).all() and np.isin(masks, (0, 1)).all()):

@@ -188,6 +188,15 @@ class OnlineState:
 
     # ------------------------------------------------------------- learning
 
+    def __getstate__(self):
+        # Buffers travel on the CPU, so that a pickle of a model trained on a
+        # GPU loads where there is none; learn() moves them back.
+        state = self.__dict__.copy()
+        for name in ("buffer_X", "buffer_y", "buffer_w"):
+            if state[name] is not None:
+                state[name] = state[name].cpu()
+        return state
+
     def _copy(self):
         new = OnlineState.__new__(OnlineState)
         new.__dict__.update(self.__dict__)
@@ -259,6 +268,10 @@ class OnlineState:
         new.capacity, new.drift = int(replay), bool(drift)
         replay_per_step = batch_size
         X, y, w = dataset.X, dataset.y, dataset.sample_weight
+        for name in ("buffer_X", "buffer_y", "buffer_w"):  # e.g. unpickled: CPU
+            buffer = getattr(new, name)
+            if buffer is not None and buffer.device != X.device:
+                setattr(new, name, buffer.to(X.device))
         n = len(X)
         if new.scaler is not None:
             new.scaler = new.scaler.updated(X)

@@ -19,7 +19,7 @@ from ._checkpoint import check_load_device, read_checkpoint, write_atomically
 from ._convolution import CausalConvolutions
 from ._convolution_streams import ConvolutionStreams
 from ._online import OnlineState
-from ._serving import FrozenModule
+from ._serving import inference_snapshot
 from ._streams import StreamStates, _check_decays, _check_no_nan
 from ._time import is_duration, time_unit_value
 
@@ -97,10 +97,16 @@ def save_estimator(estimator, path):
         "online_state": (None if online is None else online.to_dict()),
     }
     if isinstance(estimator._streams, ConvolutionStreams):
+        streams = estimator._streams
         content["convolution"] = {
             name: torch.from_numpy(values)
-            for name, values in estimator._streams.convolutions.to_arrays().items()
+            for name, values in streams.convolutions.to_arrays().items()
         }
+        # The decays the states were accumulated with, not the parameter: it
+        # may have been set since.
+        content["convolution"]["decays"] = torch.tensor(
+            streams.convolution_decays, dtype=torch.float64
+        )
     # "~/model.pt" is a file in the home folder, not in a folder named "~".
     write_atomically(content, os.path.expanduser(os.fspath(path)))
 
@@ -153,7 +159,15 @@ def load_estimator(cls, path, device=None):
         online = content.get("online_state")
         if online is not None:
             online = OnlineState.from_dict(online, fitted["streams"].n_inputs, device)
-    except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        RuntimeError,
+        AttributeError,
+        IndexError,
+        json.JSONDecodeError,
+    ) as exc:
         raise ValueError(f"{fname!r} holds an invalid model: {exc}") from exc
 
     estimator.classes_ = fitted["classes"]
@@ -164,8 +178,8 @@ def load_estimator(cls, path, device=None):
     estimator._rng_state = fitted["rng_state"]
     estimator.n_iter_ = fitted["n_iter"]
     estimator._online = online
-    estimator._predictor = FrozenModule(
-        net.module_, None if online is None else online.transform
+    estimator._predictor = inference_snapshot(
+        net, online, fitted["streams"], fitted["classes"]
     )
     return estimator
 
@@ -222,17 +236,13 @@ def _check_fitted_fields(content, estimator):
                 raise ValueError(f"{name} {key} contains NaN or infinity.")
 
     cls, extra = StreamStates, {}
-    if estimator.accumulator == "convolution":
-        arrays = {k: v.numpy() for k, v in content["convolution"].items()}
-        cls, extra = (
-            ConvolutionStreams,
-            {
-                "convolutions": CausalConvolutions.from_arrays(n_features, arrays),
-                "convolution_decays": _check_decays(
-                    estimator.convolution_decay, closed=True, name="convolution_decay"
-                ),
-            },
+    if (estimator.accumulator == "convolution") != ("convolution" in content):
+        raise ValueError(
+            f"accumulator={estimator.accumulator!r} contradicts the stream "
+            "states the file holds."
         )
+    if estimator.accumulator == "convolution":
+        cls, extra = ConvolutionStreams, _convolution_fields(content, estimator)
     streams = cls.from_arrays(
         decays,
         n_features,
@@ -259,6 +269,29 @@ def _check_fitted_fields(content, estimator):
         "streams": streams,
         "rng_state": rng_state.numpy().copy(),
         "n_iter": n_iter,
+    }
+
+
+def _convolution_fields(content, estimator):
+    """The convolutions and their decays in ``content``, checked against the params."""
+    fields = content["convolution"]
+    if not isinstance(fields, dict) or not all(
+        isinstance(v, torch.Tensor) for v in fields.values()
+    ):
+        raise TypeError("the convolution entry must be a dict of tensors.")
+    arrays = {name: value.numpy() for name, value in fields.items()}
+    decays = _check_decays(
+        estimator.convolution_decay, closed=True, name="convolution_decay"
+    )
+    if not np.array_equal(arrays.pop("decays"), decays):
+        raise ValueError(
+            f"the convolution decays in the file contradict convolution_decay="
+            f"{estimator.convolution_decay!r}."
+        )
+    n_features = content["n_features_in"]
+    return {
+        "convolutions": CausalConvolutions.from_arrays(n_features, arrays),
+        "convolution_decays": decays,
     }
 
 

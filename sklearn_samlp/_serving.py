@@ -53,6 +53,18 @@ def serialised(method):
     return wrapper
 
 
+def inference_snapshot(net, online, streams, classes):
+    """What ``predict`` runs, swapped in as one reference after a training call.
+
+    The eval-mode weights with the online input scaling they were trained
+    with, and the streams and classes of the same call: a predict running
+    beside a training call reads them all from one snapshot, old or new.
+    """
+    predictor = FrozenModule(net.module_, None if online is None else online.transform)
+    predictor.streams, predictor.classes = streams, classes
+    return predictor
+
+
 class FrozenModule:
     """An eval-mode snapshot of a trained module, for inference only.
 
