@@ -53,7 +53,9 @@ def fitted_clf(regime_streams):
     from sklearn_samlp import SignalAccumulativeClassifier
 
     X, y, ids = regime_streams
-    return SignalAccumulativeClassifier(**FAST).fit(X, y, stream_ids=ids)
+    # Tests predict its streams to compare states (threads, failed calls): on purpose.
+    clf = SignalAccumulativeClassifier(after_fit="continue", **FAST)
+    return clf.fit(X, y, stream_ids=ids)
 
 
 def _state_of(clf):

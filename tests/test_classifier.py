@@ -15,7 +15,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, TimeSeriesSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_samlp import SignalAccumulativeClassifier
+from sklearn_samlp import SignalAccumulativeClassifier, StreamIdWarning
 from sklearn_samlp._accumulate import scan_codes
 
 FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), batch_size=64, random_state=0)
@@ -79,7 +79,10 @@ def test_accumulator_beats_memoryless_model(streams):
     train, test = slice(0, 900), slice(900, None)
     scores = {}
     for decay in (0.0, 0.9):
-        clf = SignalAccumulativeClassifier(decay=decay, max_epochs=10, random_state=0)
+        # The test rows continue the training streams: their memory is the point.
+        clf = SignalAccumulativeClassifier(
+            decay=decay, max_epochs=10, random_state=0, after_fit="continue"
+        )
         clf.fit(X[train], y[train], stream_ids=ids[train])
         scores[decay] = clf.score(X[test], y[test], stream_ids=ids[test])
     assert scores[0.9] > scores[0.0] + 0.1, scores
@@ -149,18 +152,22 @@ def test_partial_fit_chunks_carry_the_state_of_one_call(streams, chunk_sizes):
 
 def test_prediction_is_pure(streams):
     X, y, ids = streams
-    clf = SignalAccumulativeClassifier(**FAST).fit(X, y, stream_ids=ids)
+    # Predicting the training streams continues them, on purpose: it must not move them.
+    clf = SignalAccumulativeClassifier(after_fit="continue", **FAST)
+    clf.fit(X, y, stream_ids=ids)
     before = snapshot(clf)
     clf.predict(X[:50], stream_ids=ids[:50])
     clf.predict_proba(X[:50], stream_ids=["new"] * 50)
-    clf.score(X[:50], y[:50])
+    with pytest.warns(StreamIdWarning, match="without stream_ids"):
+        clf.score(X[:50], y[:50])  # the default stream of a multi-stream model
     assert_same_snapshot(before, snapshot(clf))
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 128, 1000])
 def test_chunked_prediction_equals_whole(streams, chunk):
     X, y, ids = streams
-    clf = SignalAccumulativeClassifier(**FAST).fit(
+    # The rest of the rows continue the training streams.
+    clf = SignalAccumulativeClassifier(after_fit="continue", **FAST).fit(
         X[:600], y[:600], stream_ids=ids[:600]
     )
     rest, rest_ids = X[600:], ids[600:]
@@ -211,6 +218,7 @@ def test_labels(streams, labels):
     labelled = np.asarray(labels)[y]
     clf = SignalAccumulativeClassifier(**FAST).fit(X, labelled, stream_ids=ids)
     np.testing.assert_array_equal(clf.classes_, np.unique(labelled))
+    clf.reset_accumulators()  # predict the training series again, from their start
     assert set(clf.predict(X, stream_ids=ids)) <= set(labelled)
 
 
@@ -257,7 +265,8 @@ def test_pickled_copy_continues_exactly(streams):
 
 def test_joblib_in_a_fresh_process_predicts_and_resumes_identically(streams, tmp_path):
     X, y, ids = streams
-    clf = SignalAccumulativeClassifier(**FAST).fit(
+    # The copy continues the training streams, exactly as the original does.
+    clf = SignalAccumulativeClassifier(after_fit="continue", **FAST).fit(
         X[:600], y[:600], stream_ids=ids[:600]
     )
     joblib.dump(clf, tmp_path / "clf.joblib")
@@ -328,14 +337,18 @@ def test_pandas_feature_names(streams):
 def test_sample_weight_is_honoured(streams):
     X, y, ids = streams
     weight = (y == 1).astype(float)  # class 0 carries no weight at all
+    # Each prediction runs the training series again, from their start.
     clf = SignalAccumulativeClassifier(**{**FAST, "max_epochs": 5}).fit(
         X, y, stream_ids=ids, sample_weight=weight
     )
+    clf.reset_accumulators()
     assert (clf.predict(X, stream_ids=ids) == 1).mean() > 0.95
     a = SignalAccumulativeClassifier(**FAST).fit(
         X, y, stream_ids=ids, sample_weight=np.full(len(y), 3.0)
     )
     b = SignalAccumulativeClassifier(**FAST).fit(X, y, stream_ids=ids)
+    a.reset_accumulators()
+    b.reset_accumulators()
     np.testing.assert_allclose(
         a.predict_proba(X, stream_ids=ids),
         b.predict_proba(X, stream_ids=ids),
@@ -349,9 +362,10 @@ def test_sample_weight_is_honoured(streams):
 
 def test_save_load_round_trip_and_resume(streams, tmp_path):
     X, y, ids = streams
-    clf = SignalAccumulativeClassifier(decay=(0.5, 0.9), **FAST).fit(
-        X[:600], y[:600], stream_ids=ids[:600]
-    )
+    # The loaded copy continues the training streams, exactly as the original does.
+    clf = SignalAccumulativeClassifier(
+        decay=(0.5, 0.9), after_fit="continue", **FAST
+    ).fit(X[:600], y[:600], stream_ids=ids[:600])
     path = tmp_path / "sub" / "model.pt"
     clf.save(path)
     loaded = SignalAccumulativeClassifier.load(path)
@@ -535,8 +549,10 @@ def test_tight_training_loop_equals_skorchs_loop(streams):
             pass
 
     X, y, ids = streams
-    tight = SignalAccumulativeClassifier(**FAST).fit(X, y, stream_ids=ids)
-    skorch_loop = SignalAccumulativeClassifier(callbacks=[ListensToBatches()], **FAST)
+    # Predictions continue the streams: they compare the weights and the stream states.
+    params = {**FAST, "after_fit": "continue"}
+    tight = SignalAccumulativeClassifier(**params).fit(X, y, stream_ids=ids)
+    skorch_loop = SignalAccumulativeClassifier(callbacks=[ListensToBatches()], **params)
     skorch_loop.fit(X, y, stream_ids=ids)
     np.testing.assert_array_equal(
         tight.predict_proba(X, stream_ids=ids),

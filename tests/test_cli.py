@@ -49,7 +49,10 @@ def test_default_run(tmp_path, capsys):
     assert 0 <= acc_series <= 1
     # The majority-class baseline, per row and per series, and the settings.
     assert re.search(r"^majority class\s+-\s+0\.\d{3}\s+0\.\d{3}\s+-$", out, re.M)
-    assert "Training settings: max_epochs=2, batch_size=256, lr=0.005" in out
+    assert (
+        "Training settings: accumulator='input', max_epochs=2, batch_size=256, lr=0.005"
+        in out
+    )
     assert "estimator defaults: max_epochs=10, batch_size=128, lr=0.001" in out
     assert f"Model saved to {out_path}" in out
 

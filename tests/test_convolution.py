@@ -135,7 +135,9 @@ def regime():
 @pytest.fixture(scope="module")
 def fitted(regime):
     X, y, ids = regime
-    return SignalAccumulativeClassifier(**CHEAP).fit(X, y, stream_ids=ids)
+    # Its streams stay at their last training row; the tests predict them on purpose.
+    clf = SignalAccumulativeClassifier(after_fit="continue", **CHEAP)
+    return clf.fit(X, y, stream_ids=ids)
 
 
 def test_network_sees_row_raw_and_shape_accumulators(fitted, regime):
@@ -250,3 +252,36 @@ def test_bad_parameters_are_refused(regime, params, match):
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y, stream_ids=ids)
     assert not hasattr(clf, "classes_")
+
+
+def test_one_row_of_many_streams_equals_the_streams_one_by_one(convolutions):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 3)).astype(np.float32)
+    together, _ = streams(convolutions).features(X, np.arange(50))
+    for k in (0, 17, 49):
+        alone, _ = streams(convolutions).features(X[k : k + 1])
+        torch.testing.assert_close(together[k : k + 1], alone)
+
+
+def test_pickles_hold_no_device_caches(fitted, regime):
+    X, _, ids = regime
+    fitted.predict(X[:5], stream_ids=ids[:5])  # fills the cache
+    assert fitted._streams.convolutions._weights
+    copy = joblib.load(_dumped(fitted))
+    assert copy._streams.convolutions._weights == {}
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(convolution_decay=0.5), "convolution decays in the file"),
+        (dict(accumulator="input"), "accumulator='input' contradicts"),
+    ],
+)
+def test_load_refuses_parameters_that_contradict_the_saved_state(
+    fitted, tmp_path, change, match
+):
+    clf = joblib.load(_dumped(fitted)).set_params(**change)
+    clf.save(tmp_path / "m.pt")
+    with pytest.raises(ValueError, match=match):
+        SignalAccumulativeClassifier.load(tmp_path / "m.pt")

@@ -60,8 +60,11 @@ def streams():
 
 
 def fitted(streams, device="cpu", **params):
+    # The tests predict the training streams, continued, to compare a model
+    # with its copy on another device.
     X, y, stream_ids = streams
-    clf = SignalAccumulativeClassifier(device=device, **{**CHEAP, **params})
+    params = {**CHEAP, "after_fit": "continue", **params}
+    clf = SignalAccumulativeClassifier(device=device, **params)
     return clf.fit(X, y, stream_ids=stream_ids)
 
 

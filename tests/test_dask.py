@@ -156,8 +156,10 @@ def test_randomized_search_on_dask_matches_serial(client, streams, one_torch_thr
     with sklearn.config_context(enable_metadata_routing=True):
 
         def make_search(n_jobs=None):
+            # TimeSeriesSplit: a test fold continues the training streams.
+            clf = SignalAccumulativeClassifier(after_fit="continue", **CHEAP)
             return RandomizedSearchCV(
-                routed(SignalAccumulativeClassifier(**CHEAP)),
+                routed(clf),
                 DISTRIBUTIONS,
                 n_iter=4,
                 cv=TimeSeriesSplit(n_splits=3),

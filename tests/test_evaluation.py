@@ -82,7 +82,9 @@ def _chunks_of(y, chunk_size):
 
 def test_prequential_score_fitted_estimator_scores_first_chunk(stream):
     X, y, ids = stream
-    clf = _clf().set_params(max_epochs=2).fit(X[:120], y[:120], stream_ids=ids[:120])
+    # The scored rows continue the training streams.
+    clf = _clf().set_params(max_epochs=2, after_fit="continue")
+    clf.fit(X[:120], y[:120], stream_ids=ids[:120])
     ref = clone(clf).fit(X[:120], y[:120], stream_ids=ids[:120])
     result = prequential_score(clf, X[120:], y[120:], ids[120:], chunk_size=60)
 

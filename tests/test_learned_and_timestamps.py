@@ -160,8 +160,9 @@ def test_unit_timestamps_equal_no_timestamps(data):
         n = (ids == sid).sum()
         position[ids == sid] = 10.0 + np.arange(n)
         following[ids == sid] = 10.0 + n + np.arange(n)  # the same stream, continued
-    plain = SignalAccumulativeClassifier(**FAST).fit(X, y, stream_ids=ids)
-    timed = SignalAccumulativeClassifier(time_unit=2.0, **FAST).fit(
+    params = {**FAST, "after_fit": "continue"}  # the predictions continue the streams
+    plain = SignalAccumulativeClassifier(**params).fit(X, y, stream_ids=ids)
+    timed = SignalAccumulativeClassifier(time_unit=2.0, **params).fit(
         X, y, stream_ids=ids, timestamps=2 * position
     )
     for name, value in plain.accumulators_.items():

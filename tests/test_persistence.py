@@ -117,8 +117,12 @@ def test_round_trip_of_learned_decays_and_feature_names(regime_streams, tmp_path
     pd = pytest.importorskip("pandas")
     X, y, ids = regime_streams
     frame = pd.DataFrame(X, columns=list("abcd"))
-    clf = SignalAccumulativeClassifier(
-        learn_decay=True, window=16, max_epochs=2, hidden_layer_sizes=(8,)
+    clf = SignalAccumulativeClassifier(  # both copies continue the training streams
+        learn_decay=True,
+        window=16,
+        max_epochs=2,
+        hidden_layer_sizes=(8,),
+        after_fit="continue",
     ).fit(frame, y, stream_ids=ids)
     clf.save(tmp_path / "m.pt")
     loaded = SignalAccumulativeClassifier.load(tmp_path / "m.pt")
