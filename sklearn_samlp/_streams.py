@@ -332,20 +332,22 @@ class StreamStates:
     def _scan(self, X, stream_ids, timestamps, device, out=None):
         """Rows, the rows as a tensor, their states and the update.
 
-        ``out``: a tensor (view) of shape (n_rows, width) to write the states
-        to; the update then holds copies, not views, of them.
+        ``out``: a callable returning a tensor (view) of shape (n_rows, width)
+        to write the states to; the update then holds copies, not views, of
+        them. It is called once the scan's own buffers are freed, so that the
+        peak memory is the scan's or its output's, not both.
         """
         rows = self.rows(stream_ids, timestamps, X.shape[0])
         x = as_tensor(X, device)
         if len(rows.stream_ids) == len(x):  # a row for each stream: one step each
-            states, final = self._one_step(x, rows, out)
+            states, final = self._one_step(x, rows, None if out is None else out())
         else:
             states, final = scan_codes(
                 x, self._bank_array(), rows.codes, rows.initial_states, steps=rows.steps
             )
             final = final.cpu().numpy()
             if out is not None:
-                states = out.copy_(states)
+                states = out().copy_(states)
         update = StateUpdate(
             rows.stream_ids, final, rows.final_elapsed, rows.final_time, rows.hint
         )
@@ -469,11 +471,18 @@ class StreamStates:
             return self._short(X, stream_ids, timestamps)
         n_features = self.n_features
         x = as_tensor(X, device)
-        features = x.new_empty((x.shape[0], n_features + self.width))
-        features[:, :n_features] = x
+        allocated = []
+
+        def state_columns():
+            features = x.new_empty((x.shape[0], n_features + self.width))
+            features[:, :n_features] = x
+            allocated.append(features)
+            return features[:, n_features:]
+
         rows, _, _, update = self._scan(
-            x, stream_ids, timestamps, device, out=features[:, n_features:]
+            x, stream_ids, timestamps, device, out=state_columns
         )
+        (features,) = allocated
         elapsed = rows.elapsed
         del rows  # the initial states: as large as the states
         # Divide by 1 - d^elapsed only where it is not 1 to float32 precision:
