@@ -18,19 +18,15 @@ import tempfile
 
 import torch
 
+from ._validation import check_device
+
 
 def check_load_device(device, path):
     """``device`` as a ``torch.device`` this machine has, or a ValueError."""
     try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"Invalid device {device!r}: {exc}") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"Cannot load {os.fspath(path)!r} onto device {str(device)!r}: CUDA is "
-            "not available; use device='cpu'."
-        )
-    return device
+        return check_device("device", device)
+    except ValueError as exc:
+        raise ValueError(f"Cannot load {os.fspath(path)!r}: {exc}") from None
 
 
 def read_checkpoint(path, *, what, format_name, version_key, version, keys):

@@ -22,19 +22,8 @@ FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), batch_size=64, random_state=
 
 
 @pytest.fixture(scope="module")
-def streams():
-    """Three interleaved streams whose label is a slowly switching hidden regime."""
-    rng = np.random.default_rng(0)
-    n_steps, n_streams, n_features = 400, 3, 4
-    means = rng.normal(scale=0.8, size=(2, n_features))
-    X, y, ids = [], [], []
-    for t in range(n_steps):
-        for s in range(n_streams):
-            regime = (t // 100 + s) % 2
-            X.append(means[regime] + rng.normal(size=n_features))
-            y.append(regime)
-            ids.append(f"s{s}")
-    return np.asarray(X, np.float32), np.asarray(y), np.asarray(ids)
+def streams(regime_streams):
+    return regime_streams
 
 
 def snapshot(clf):

@@ -290,7 +290,7 @@ def test_load_on_unavailable_cuda(model, tmp_path):
     path = model.save_model(tmp_path / "m.pt")
     with pytest.raises(ValueError, match="CUDA is not available"):
         SignalAccumulativeMLP.load_model(path, device="cuda")
-    with pytest.raises(ValueError, match="Invalid device"):
+    with pytest.raises(ValueError, match="not a torch device"):
         SignalAccumulativeMLP.load_model(path, device="not-a-device")
 
 
