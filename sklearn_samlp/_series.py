@@ -3,11 +3,11 @@
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -217,28 +217,29 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
     1.0
     """
 
+    # The row model's parameters keep its constraints (it validates them again,
+    # with its own checks of layer sizes and device, when fit builds it).
     _parameter_constraints: dict = {
-        "accumulator": [StrOptions({"input", "convolution"})],
-        "decay": [Interval(Real, 0, 1, closed="left"), "array-like"],
-        "convolution_decay": [Interval(Real, 0, 1, closed="both"), "array-like"],
-        "max_dilation": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "n_thresholds": [Interval(Integral, 1, None, closed="left")],
+        **{
+            name: SignalAccumulativeClassifier._parameter_constraints[name]
+            for name in (
+                "accumulator",
+                "decay",
+                "convolution_decay",
+                "max_dilation",
+                "n_thresholds",
+                "hidden_layer_sizes",
+                "dropout",
+                "lr",
+                "batch_size",
+                "max_epochs",
+                "random_state",
+                "device",
+                "verbose",
+                "n_threads",
+            )
+        },
         "end_emphasis": [Interval(Real, 0, None, closed="left")],
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "device": "no_validation",
-        "verbose": ["verbose"],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
