@@ -1079,6 +1079,23 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         features = predictor.streams.features(*rows, device=self.device)[0]
         return predictor(features), predictor.classes
 
+    @with_torch_threads
+    def _last_row_proba(self, X, stream_ids):
+        """Class probabilities at the last row of each stream of ``X``; changes nothing.
+
+        Returns the stream ids (sorted, where they sort) and their
+        probabilities, shape (n_streams, n_classes): what
+        :class:`SignalAccumulativeSeriesClassifier` reads, without the
+        network's pass over the other rows.
+        """
+        X, stream_ids, _ = self._rows(X, stream_ids, None)
+        predictor = self._predictor
+        ids, features = predictor.streams.last_row_features(
+            X, stream_ids, device=self.device
+        )
+        logits = predictor(features).to("cpu", torch.float64)
+        return ids, torch.softmax(logits, dim=1).numpy()
+
     def predict(
         self,
         X: ArrayLike,

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ._accumulate import _scan_grouped, as_tensor, bias_correction, scan_codes
-from ._streams import StateUpdate, StreamStates
+from ._streams import StateUpdate, StreamStates, _last_index
 
 
 def _bias_corrected(states, decays, elapsed):
@@ -127,6 +127,70 @@ class ConvolutionStreams(StreamStates):
 
     def advance(self, X, stream_ids=None, timestamps=None, device="cpu"):
         return self.features(X, stream_ids, timestamps, device)[1]
+
+    def last_row_features(self, X, stream_ids=None, timestamps=None, device="cpu"):
+        """Network input at the last row of each stream of the call; changes nothing.
+
+        The indicator accumulators at a stream's last row are weighted sums
+        of its indicators, ``d^n h0 + sum_t (1 - g_t) d^(tau_n - tau_t) c_t``
+        (``g_t = d^step_t``, ``tau`` the time since the call's start), or
+        their running mean for decay 1: a weighted sum per stream instead of a
+        scan over every row, which is what classifying whole series needs.
+        """
+        rows = self.rows(stream_ids, timestamps, X.shape[0])
+        x = as_tensor(X, device)
+        h0 = torch.as_tensor(rows.initial_states, device=x.device)
+        raw, shape = self._raw_width, self._raw_width + self._shape_width
+        n_streams, n_outputs = len(rows.stream_ids), self.convolutions.n_outputs
+        seen = rows.initial_states[:, -1].astype(np.float64)
+        lengths = np.bincount(rows.codes, minlength=n_streams)
+        last = _last_index(rows.codes, n_streams)
+        codes_t = torch.as_tensor(rows.codes, device=x.device)
+
+        _, raw_final = scan_codes(
+            x, self._bank_array(), rows.codes, h0[:, :raw], steps=rows.steps
+        )
+        parts = [
+            x[torch.as_tensor(last, device=x.device)],
+            _bias_corrected(
+                raw_final.to(x.dtype), self.decay_matrix.ravel(), rows.final_elapsed
+            ),
+        ]
+        buffers = h0[:, shape:-1].reshape(n_streams, -1, self.n_features)
+        responses, _ = self.convolutions.responses(x, rows.codes, buffers, seen == 0)
+        indicators = self.convolutions.indicators(responses)
+        del responses
+        steps = np.ones(len(x)) if rows.steps is None else rows.steps
+        # tau: time from the state before the call to each row, in its stream.
+        order = np.argsort(rows.codes, kind="stable")
+        elapsed_sorted = np.cumsum(steps[order])
+        before = np.concatenate([[0.0], elapsed_sorted])[np.cumsum(lengths) - lengths]
+        tau = np.empty(len(x))
+        tau[order] = elapsed_sorted - np.repeat(before, lengths)
+        total = tau[last]  # the call's time, per stream
+        for k, decay in enumerate(self.convolution_decays):
+            state0 = h0[:, raw + k * n_outputs : raw + (k + 1) * n_outputs]
+            sums = state0.new_zeros((n_streams, n_outputs))
+            if decay == 1.0:
+                sums.index_add_(0, codes_t, indicators)
+                counts = torch.as_tensor(seen, dtype=x.dtype, device=x.device)
+                state = (state0 * counts[:, None] + sums) / (
+                    counts + torch.as_tensor(lengths, device=x.device)
+                )[:, None]
+            else:
+                weights = -np.expm1(steps * np.log(decay)) * decay ** (
+                    total[rows.codes] - tau
+                )
+                weights = torch.as_tensor(weights, dtype=x.dtype, device=x.device)
+                sums.index_add_(0, codes_t, indicators * weights[:, None])
+                carry = torch.as_tensor(decay**total, dtype=x.dtype, device=x.device)
+                state = _bias_corrected(
+                    state0 * carry[:, None] + sums,
+                    np.full(n_outputs, decay),
+                    rows.final_elapsed,
+                )
+            parts.append(state)
+        return rows.stream_ids, torch.cat(parts, dim=1)
 
     def features(self, X, stream_ids=None, timestamps=None, device="cpu"):
         """Network input of every row and the update carrying each stream on."""

@@ -400,10 +400,12 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         rows, stream_ids, lengths = self._rows(self._series(X, reset=False))
-        proba = self.estimator_.predict_proba(
-            (rows - self.channel_mean_) / self.channel_scale_, stream_ids=stream_ids
+        ids, proba = self.estimator_._last_row_proba(
+            (rows - self.channel_mean_) / self.channel_scale_, stream_ids
         )
-        return proba[np.cumsum(lengths) - 1]
+        by_series = np.empty_like(proba)
+        by_series[np.asarray(ids)] = proba  # series k is stream k
+        return by_series
 
     def predict(self, X):
         """Class of each series, from its last row.

@@ -508,6 +508,18 @@ class StreamStates:
                 features[index, n_features:] /= weight_sums
         return features, update
 
+    def last_row_features(self, X, stream_ids=None, timestamps=None, device="cpu"):
+        """Network input at the last row of each stream of the call; changes nothing.
+
+        Returns the streams' ids and their features, shape (n_streams,
+        n_inputs), in the order of the ids (sorted, where they sort). A
+        subclass may compute them without the features of every row.
+        """
+        ids, codes = self._codes(stream_ids, X.shape[0])
+        features, _ = self.features(X, stream_ids, timestamps, device)
+        last = torch.as_tensor(_last_index(codes, len(ids)), device=features.device)
+        return ids, features[last]
+
     def _bank_array(self):
         """The bank as floats (shared decays) or an (n_decays, n_features) array."""
         if all(isinstance(d, float) for d in self.decays):

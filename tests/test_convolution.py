@@ -10,6 +10,7 @@ import torch
 from sklearn_samlp import SignalAccumulativeClassifier
 from sklearn_samlp._convolution import _KERNELS, CausalConvolutions
 from sklearn_samlp._convolution_streams import ConvolutionStreams
+from sklearn_samlp._streams import StreamStates
 from sklearn_samlp.datasets import make_regime_streams
 
 CHEAP = dict(
@@ -285,3 +286,23 @@ def test_load_refuses_parameters_that_contradict_the_saved_state(
     clf.save(tmp_path / "m.pt")
     with pytest.raises(ValueError, match=match):
         SignalAccumulativeClassifier.load(tmp_path / "m.pt")
+
+
+@pytest.mark.parametrize("timed", [False, True])
+def test_last_row_features_equal_the_features_of_the_last_rows(
+    rows, convolutions, timed
+):
+    X, ids = rows
+    times = np.cumsum(np.random.default_rng(4).uniform(0.5, 2.0, len(X)))
+    t = times if timed else None
+    for state in (streams(convolutions), StreamStates((0.5, 0.9), 3)):
+        first = state.features(X[:100], ids[:100], None if t is None else t[:100])
+        state.commit(first[1])
+        rest = slice(100, None)
+        features, _ = state.features(X[rest], ids[rest], None if t is None else t[rest])
+        got_ids, last = state.last_row_features(
+            X[rest], ids[rest], None if t is None else t[rest]
+        )
+        assert got_ids == np.unique(ids[rest]).tolist()
+        last_rows = [np.flatnonzero(ids[rest] == sid)[-1] for sid in got_ids]
+        torch.testing.assert_close(last, features[last_rows], atol=1e-6, rtol=1e-5)

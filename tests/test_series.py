@@ -113,3 +113,13 @@ def test_converters_round_trip():
     np.testing.assert_array_equal(labels, y)
     with pytest.raises(ValueError, match="one label per series"):
         rows_to_series(rows, ids, np.arange(35))
+
+
+def test_last_row_probabilities_equal_the_row_model_on_every_row():
+    X, y = waves(n_channels=2)
+    clf = SignalAccumulativeSeriesClassifier(**CHEAP).fit(X, y)
+    rows, ids = series_to_rows(X)
+    scaled = (rows - clf.channel_mean_) / clf.channel_scale_
+    every_row = clf.estimator_.predict_proba(scaled, stream_ids=ids)
+    last_rows = np.cumsum([s.shape[1] for s in X]) - 1
+    np.testing.assert_allclose(clf.predict_proba(X), every_row[last_rows], atol=1e-6)
