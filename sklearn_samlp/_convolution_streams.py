@@ -128,6 +128,30 @@ class ConvolutionStreams(StreamStates):
     def advance(self, X, stream_ids=None, timestamps=None, device="cpu"):
         return self.features(X, stream_ids, timestamps, device)[1]
 
+    def _start(self, X, stream_ids, timestamps, device):
+        """What a call starts from: for :meth:`features` and :meth:`last_row_features`.
+
+        The call's rows, the rows as a tensor, the states before the call
+        (raw accumulators, one block of indicator accumulators per decay, the
+        rows seen), the indicators of the call's rows and each stream's buffer
+        of last rows after the call.
+        """
+        rows = self.rows(stream_ids, timestamps, X.shape[0])
+        x = as_tensor(X, device)
+        h0 = torch.as_tensor(rows.initial_states, device=x.device)
+        raw, n_outputs = self._raw_width, self.convolutions.n_outputs
+        shape0 = [
+            h0[:, raw + k * n_outputs : raw + (k + 1) * n_outputs]
+            for k in range(len(self.convolution_decays))
+        ]
+        seen = rows.initial_states[:, -1].astype(np.float64)
+        buffers = h0[:, raw + self._shape_width : -1]
+        responses, buffers = self.convolutions.responses(
+            x, rows.codes, buffers.reshape(len(h0), -1, self.n_features), seen == 0
+        )
+        indicators = self.convolutions.indicators(responses)
+        return rows, x, h0[:, :raw], shape0, seen, indicators, buffers
+
     def last_row_features(self, X, stream_ids=None, timestamps=None, device="cpu"):
         """Network input at the last row of each stream of the call; changes nothing.
 
@@ -137,18 +161,15 @@ class ConvolutionStreams(StreamStates):
         their running mean for decay 1: a weighted sum per stream instead of a
         scan over every row, which is what classifying whole series needs.
         """
-        rows = self.rows(stream_ids, timestamps, X.shape[0])
-        x = as_tensor(X, device)
-        h0 = torch.as_tensor(rows.initial_states, device=x.device)
-        raw, shape = self._raw_width, self._raw_width + self._shape_width
+        rows, x, raw0, shape0, seen, indicators, _ = self._start(
+            X, stream_ids, timestamps, device
+        )
         n_streams, n_outputs = len(rows.stream_ids), self.convolutions.n_outputs
-        seen = rows.initial_states[:, -1].astype(np.float64)
         lengths = np.bincount(rows.codes, minlength=n_streams)
         last = _last_index(rows.codes, n_streams)
         codes_t = torch.as_tensor(rows.codes, device=x.device)
-
         _, raw_final = scan_codes(
-            x, self._bank_array(), rows.codes, h0[:, :raw], steps=rows.steps
+            x, self._bank_array(), rows.codes, raw0, steps=rows.steps
         )
         parts = [
             x[torch.as_tensor(last, device=x.device)],
@@ -156,10 +177,6 @@ class ConvolutionStreams(StreamStates):
                 raw_final.to(x.dtype), self.decay_matrix.ravel(), rows.final_elapsed
             ),
         ]
-        buffers = h0[:, shape:-1].reshape(n_streams, -1, self.n_features)
-        responses, _ = self.convolutions.responses(x, rows.codes, buffers, seen == 0)
-        indicators = self.convolutions.indicators(responses)
-        del responses
         steps = np.ones(len(x)) if rows.steps is None else rows.steps
         # tau: time from the state before the call to each row, in its stream.
         order = np.argsort(rows.codes, kind="stable")
@@ -168,8 +185,7 @@ class ConvolutionStreams(StreamStates):
         tau = np.empty(len(x))
         tau[order] = elapsed_sorted - np.repeat(before, lengths)
         total = tau[last]  # the call's time, per stream
-        for k, decay in enumerate(self.convolution_decays):
-            state0 = h0[:, raw + k * n_outputs : raw + (k + 1) * n_outputs]
+        for decay, state0 in zip(self.convolution_decays, shape0):
             sums = state0.new_zeros((n_streams, n_outputs))
             if decay == 1.0:
                 sums.index_add_(0, codes_t, indicators)
@@ -194,38 +210,23 @@ class ConvolutionStreams(StreamStates):
 
     def features(self, X, stream_ids=None, timestamps=None, device="cpu"):
         """Network input of every row and the update carrying each stream on."""
-        rows = self.rows(stream_ids, timestamps, X.shape[0])
-        x = as_tensor(X, device)
-        h0 = torch.as_tensor(rows.initial_states, device=x.device)
-        raw, shape = self._raw_width, self._raw_width + self._shape_width
+        rows, x, raw0, shape0, seen, indicators, buffers = self._start(
+            X, stream_ids, timestamps, device
+        )
         n_streams, n_outputs = len(rows.stream_ids), self.convolutions.n_outputs
-        seen = rows.initial_states[:, -1].astype(np.float64)
-
         # Each part is written into its columns of the output as it is made.
         features = x.new_empty((len(x), self.n_inputs))
         features[:, : self.n_features] = x
-        columns = iter(
-            np.cumsum(
-                [self.n_features, raw] + [n_outputs] * len(self.convolution_decays)
-            )
-        )
         raw_states, raw_final = scan_codes(
-            x, self._bank_array(), rows.codes, h0[:, :raw], steps=rows.steps
+            x, self._bank_array(), rows.codes, raw0, steps=rows.steps
         )
-        first, last = next(columns), next(columns)
-        features[:, first:last] = _bias_corrected(
+        start = self.n_features + self._raw_width
+        features[:, self.n_features : start] = _bias_corrected(
             raw_states, self.decay_matrix.ravel(), rows.elapsed
         )
         del raw_states
-        buffers = h0[:, shape:-1].reshape(n_streams, -1, self.n_features)
-        responses, buffers = self.convolutions.responses(
-            x, rows.codes, buffers, seen == 0
-        )
-        indicators = self.convolutions.indicators(responses)
-        del responses
         finals = [raw_final]
-        for k, decay in enumerate(self.convolution_decays):
-            state0 = h0[:, raw + k * n_outputs : raw + (k + 1) * n_outputs]
+        for decay, state0 in zip(self.convolution_decays, shape0):
             if decay == 1.0:
                 means, final = _running_means(
                     indicators, rows.codes, n_streams, state0, seen
@@ -235,8 +236,8 @@ class ConvolutionStreams(StreamStates):
                     indicators, decay, rows.codes, state0, steps=rows.steps
                 )
                 means = _bias_corrected(means, np.full(n_outputs, decay), rows.elapsed)
-            first, last = last, next(columns)
-            features[:, first:last] = means
+            features[:, start : start + n_outputs] = means
+            start += n_outputs
             finals.append(final)
             del means
         del indicators
