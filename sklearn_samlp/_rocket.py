@@ -83,7 +83,7 @@ def spread_dilations(length, n_max=32):
     --------
     >>> from sklearn_samlp._rocket import spread_dilations
     >>> spread_dilations(150)
-    (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18)
+    (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 18)
     >>> spread_dilations(9)
     (1,)
     """
@@ -305,6 +305,7 @@ class StreamingRocket:
                 values = response[where[s], j, : lengths[s]]
                 biases[r, k, j] = np.quantile(values, levels)
         rocket.biases = biases.astype(np.float32)
+        rocket._weights = {}  # cached with the unset biases
         return rocket
 
     # -- streaming -----------------------------------------------------------

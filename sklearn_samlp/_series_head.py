@@ -1,0 +1,127 @@
+"""The closed-form head of the series classifier: scaled features, a linear model.
+
+As MiniRocket and MultiRocket-Hydra do, the pooled features are
+standardised (Hydra's counts after a square root) and classified by a ridge
+regression on ``±1`` class indicators whose regularisation is chosen by
+leave-one-out cross-validation, in closed form; for many series, a logistic
+regression. The ridge's leave-one-out decisions are also what its
+probabilities are calibrated on: a softmax of the decisions with one
+temperature, fitted by log-loss on those held-out decisions, so that a
+probability of 0.9 is right about 9 times in 10 on series it was not
+fitted on.
+"""
+
+# Authors: The sklearn_samlp developers
+# SPDX-License-Identifier: Apache-2.0
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.preprocessing import LabelBinarizer
+
+ALPHAS = np.logspace(-3, 3, 10)  # MiniRocket's grid
+RIDGE_MAX_SERIES = 10_000  # beyond, logistic regression (as MiniRocket advises)
+
+
+class FeatureScaler:
+    """Standardise MultiRocket's features, and Hydra's counts after a square root.
+
+    Columns that are constant over the training series get scale 1.
+    """
+
+    def fit(self, features, hydra_columns):
+        self.hydra_columns = np.asarray(hydra_columns)
+        X = self._rooted(features)
+        self.mean_ = X.mean(axis=0)
+        scale = X.std(axis=0)
+        self.scale_ = np.where(scale > 1e-8 * (1 + np.abs(self.mean_)), scale, 1.0)
+        return self
+
+    def transform(self, features):
+        X = self._rooted(features)
+        X -= self.mean_
+        X /= self.scale_
+        return X
+
+    def _rooted(self, features):
+        X = np.array(features, dtype=np.float32)
+        hydra = X[:, self.hydra_columns]
+        X[:, self.hydra_columns] = np.sqrt(np.clip(hydra, 0, None))
+        return X
+
+
+def _neg_mse(estimator, predictions, y):
+    """Scorer of the leave-one-out predictions: RidgeCV's own default criterion."""
+    return -float(np.mean((predictions - y) ** 2))
+
+
+def _logits(decisions):
+    """Per-class logits of ridge decisions: binary ones are ``[-d, d]``."""
+    decisions = np.asarray(decisions, dtype=np.float64)
+    if decisions.ndim == 1:
+        decisions = decisions[:, None]
+    if decisions.shape[1] == 1:
+        return np.hstack([-decisions, decisions])
+    return decisions
+
+
+def _temperature(logits, codes, sample_weight):
+    """The factor of the logits that minimises the weighted log-loss."""
+
+    def loss(log_t):
+        log_p = log_softmax(np.exp(log_t) * logits, axis=1)
+        return -np.average(log_p[np.arange(len(codes)), codes], weights=sample_weight)
+
+    result = minimize_scalar(loss, bounds=(-8.0, 8.0), method="bounded")
+    return float(np.exp(result.x))
+
+
+class RidgeHead:
+    """Ridge on ``±1`` indicators, leave-one-out alpha, calibrated softmax."""
+
+    def fit(self, X, codes, n_classes, sample_weight):
+        binarizer = LabelBinarizer(neg_label=-1, pos_label=1).fit(np.arange(n_classes))
+        Y = binarizer.transform(codes).astype(np.float64)
+        ridge = RidgeCV(alphas=ALPHAS, scoring=_neg_mse, store_cv_results=True)
+        ridge.fit(X, Y, sample_weight=sample_weight)
+        best = int(np.flatnonzero(ALPHAS == ridge.alpha_)[0])
+        held_out = ridge.cv_results_[..., best].reshape(len(X), -1)
+        self.temperature_ = _temperature(_logits(held_out), codes, sample_weight)
+        self.coef_ = np.atleast_2d(ridge.coef_).astype(np.float32)
+        self.intercept_ = np.atleast_1d(ridge.intercept_).astype(np.float32)
+        self.alpha_ = float(ridge.alpha_)
+        return self
+
+    def decision_function(self, X):
+        return _logits(X @ self.coef_.T + self.intercept_)
+
+    def predict_proba(self, X):
+        return softmax(self.temperature_ * self.decision_function(X), axis=1)
+
+
+class LogisticHead:
+    """Multinomial logistic regression: probabilities by its own likelihood."""
+
+    def fit(self, X, codes, n_classes, sample_weight):
+        model = LogisticRegression(C=1.0, max_iter=300)
+        model.fit(X, codes, sample_weight=sample_weight)
+        coef, intercept = model.coef_, model.intercept_
+        if coef.shape[0] == 1:  # binary: one row for class 1
+            coef, intercept = np.vstack([-coef, coef]) / 2, np.r_[-intercept, intercept] / 2
+        self.coef_ = coef.astype(np.float32)
+        self.intercept_ = intercept.astype(np.float32)
+        return self
+
+    def decision_function(self, X):
+        return X @ self.coef_.T + self.intercept_
+
+    def predict_proba(self, X):
+        return softmax(self.decision_function(X).astype(np.float64), axis=1)
+
+
+def make_head(head, n_series):
+    """The head named ``head`` ("ridge", "logistic" or "auto")."""
+    if head == "auto":
+        head = "ridge" if n_series <= RIDGE_MAX_SERIES else "logistic"
+    return {"ridge": RidgeHead, "logistic": LogisticHead}[head]()
