@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _num_samples,
     check_array,
     check_is_fitted,
     validate_data,
@@ -48,6 +49,7 @@ from ._serving import inference_snapshot, serialised
 from ._stream_checks import (
     known_streams,
     warn_missing_stream_ids,
+    warn_missing_timestamps,
     warn_reused_streams,
 )
 from ._streams import StreamStates, _check_decays, _factorize
@@ -412,6 +414,16 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         "online_scaling": ["boolean"],
         "online_drift": ["boolean"],
     }
+
+    # Requested by default, as GroupKFold requests ``groups``: a stream's rows
+    # mean nothing without their ids and times, so under metadata routing every
+    # method that reads them gets them unless the user says otherwise.
+    _STREAM_METADATA = {"stream_ids": True, "timestamps": True}
+    __metadata_request__fit = _STREAM_METADATA
+    __metadata_request__partial_fit = _STREAM_METADATA
+    __metadata_request__predict = _STREAM_METADATA
+    __metadata_request__predict_proba = _STREAM_METADATA
+    __metadata_request__score = _STREAM_METADATA
 
     def __init__(
         self,
@@ -872,6 +884,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         if self.after_fit == "reset":
             streams.reset()
         self._fit_streams = known_streams(streams) if self.after_fit == "warn" else None
+        self._timestamped = timestamps is not None
         self.n_iter_ = len(net.history)  # early stopping may end before max_epochs
         return self
 
@@ -927,7 +940,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : object
-            The estimator, each stream's state advanced to its last row.
+            The estimator, each stream's state advanced to its last row. A
+            chunk of no rows changes nothing (no epoch, ``n_iter_`` stays).
         """
         first_call = not hasattr(self, "classes_")
         if first_call and classes is None:
@@ -941,6 +955,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 )
         else:
             classes = self.classes_
+        if _num_samples(X) == 0 and _num_samples(y) == 0:
+            return self  # a live stream may have nothing new: nothing to learn
         with self._restored_on_error():
             X, y, stream_ids, timestamps, sample_weight = self._validate_input(
                 X,
@@ -979,6 +995,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 online=online,
             )
             self._fit_streams = None  # the streams have moved on: no longer fit's
+            if first_call or timestamps is not None:
+                self._timestamped = timestamps is not None
         self.n_iter_ = 1 if first_call else self.n_iter_ + 1
         return self
 
@@ -1002,6 +1020,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                     warn_missing_stream_ids(n_streams, method)
             elif getattr(self, "_fit_streams", None):
                 warn_reused_streams(self._fit_streams, stream_ids, method)
+            if timestamps is None and getattr(self, "_timestamped", False):
+                warn_missing_timestamps(method)
         return X, stream_ids, timestamps
 
     @serialised

@@ -273,8 +273,7 @@ class StreamStates:
             sorted_steps = times - previous
             if not np.all(sorted_steps > 0):
                 raise ValueError(
-                    "timestamps must increase strictly within each stream, also "
-                    "from one call to the next."
+                    _TIMESTAMPS_GO_BACK
                 )
             steps = np.empty_like(sorted_steps)
             steps[order] = sorted_steps
@@ -428,8 +427,7 @@ class StreamStates:
                 step = 1.0 if previous != previous else t - previous  # NaN: first
                 if not step > 0:
                     raise ValueError(
-                        "timestamps must increase strictly within each stream, also "
-                        "from one call to the next."
+                        _TIMESTAMPS_GO_BACK
                     )
                 g = self.decay_matrix**step
                 g, one_minus_g = g.astype(np.float32), (1 - g).astype(np.float32)
@@ -592,6 +590,16 @@ class StreamStates:
             rows = np.fromiter((self.index[sid] for sid in keep), np.intp, len(keep))
             index = {sid: k for k, sid in enumerate(keep)}
             self._set_arrays(index, *(b[rows] for b in self._buffers))
+
+
+_TIMESTAMPS_GO_BACK = (
+    "timestamps must increase strictly within each stream, also from one call "
+    "to the next: a stream continues from its last timestamp, and after fit "
+    "every training stream is at its last training row. To score or predict "
+    "rows that start again (the training rows themselves, or new series with "
+    "reused ids), call reset_accumulators() first, give them new stream ids, "
+    "or set after_fit='reset'."
+)
 
 
 def _factorize_few(stream_ids, n_rows):

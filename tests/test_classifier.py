@@ -437,7 +437,7 @@ def _bad_calls(X, y, ids):
         ("partial_fit", (nan, y[:10]), {}, "NaN"),
         ("partial_fit", (inf, y[:10]), {}, "infinity"),
         ("partial_fit", (X[:10, :3], y[:10]), {}, "features"),
-        ("partial_fit", (X[:0], y[:0]), {}, "0 sample"),
+        ("partial_fit", (X[:0], y[:1]), {}, "0 sample"),  # X[:0], y[:0]: a no-op
         ("partial_fit", (X[0], y[:1]), {}, "2D array"),
         ("partial_fit", (X[:10], y[:9]), {}, "inconsistent numbers of samples"),
         ("partial_fit", (X[:10], y[:10]), {"stream_ids": ids[:9]}, "stream_ids"),
