@@ -111,3 +111,20 @@ def test_wrong_channels_is_a_clear_error(rocket, series):
 def test_dilations_spread_to_the_length():
     assert spread_dilations(9) == (1,)
     assert max(spread_dilations(1500)) == (1500 - 1) // 8
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_ridge_head_probabilities_follow_its_decisions(n_classes):
+    from sklearn_samlp._series_head import RidgeHead
+
+    rng = np.random.default_rng(0)
+    codes = np.arange(120) % n_classes
+    X = rng.normal(size=(120, 30)) + 4.0 * np.eye(30)[codes]
+    head = RidgeHead().fit(X, codes, n_classes, None)
+    proba = head.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(
+        proba.argmax(axis=1), head.decision_function(X).argmax(axis=1)
+    )
+    assert np.mean(proba.argmax(axis=1) == codes) > 0.9
+    assert 0 < head.temperature_ < np.exp(8)
