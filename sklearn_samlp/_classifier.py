@@ -603,7 +603,10 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
         torch draws weights, shuffles and dropout masks from its global
         generators, so they are forked (saved and restored around the block)
-        and seeded from the estimator's own state.
+        and seeded from the estimator's own state. The weights and shuffles
+        are drawn on the CPU generator whatever the device; the CUDA one, for
+        dropout masks only, is seeded from a hash of the state, not a draw
+        from it, so that the CPU draws are those of a run on the CPU.
         """
         device = torch.device(self.device)
         cuda = [device.index or 0] if device.type == "cuda" else []
@@ -611,7 +614,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=cuda):
             torch.set_rng_state(torch.from_numpy(rng_state))
             if cuda:
-                torch.cuda.manual_seed(int(torch.randint(2**62, (1,))))
+                seed = np.random.SeedSequence(rng_state).generate_state(1, np.uint64)
+                torch.cuda.manual_seed(int(seed[0]))
             yield out
             out["rng_state"] = torch.get_rng_state().numpy()
 

@@ -227,6 +227,46 @@ def test_joblib_file_of_cuda_estimator_without_cuda(streams, tmp_path):
 # -------------------------------------------------- everywhere (CPU plumbing)
 
 
+@pytest.fixture
+def fake_cuda_seeding(monkeypatch):
+    """Let ``_own_rng`` run for device="cuda" without CUDA; record the CUDA seeds."""
+    fork_rng = torch.random.fork_rng
+    seeds = []
+    monkeypatch.setattr(
+        torch.random, "fork_rng", lambda devices=None: fork_rng(devices=[])
+    )
+    monkeypatch.setattr(torch.cuda, "manual_seed", seeds.append)
+    return seeds
+
+
+def draws_under_own_rng(device, random_state=0):
+    """What the estimator's generator draws: initial weights, a batch order."""
+    clf = SignalAccumulativeClassifier(device=device, random_state=random_state)
+    with clf._own_rng(clf._initial_rng_state()) as rng:
+        weights = torch.nn.Linear(8, 4).state_dict()
+        order = torch.randperm(100)
+    return weights, order, rng["rng_state"]
+
+
+def test_weights_and_batches_do_not_depend_on_the_device(fake_cuda_seeding):
+    weights, order, end = draws_under_own_rng("cpu")
+    assert fake_cuda_seeding == []
+    cuda_weights, cuda_order, cuda_end = draws_under_own_rng("cuda")
+    # The CUDA generator (dropout masks) was seeded, without a draw from the
+    # CPU generator: the weights, the shuffles and the state carried to the
+    # next call are those of the CPU run.
+    assert len(fake_cuda_seeding) == 1
+    torch.testing.assert_close(cuda_weights, weights, rtol=0, atol=0)
+    torch.testing.assert_close(cuda_order, order, rtol=0, atol=0)
+    np.testing.assert_array_equal(cuda_end, end)
+
+    # The CUDA seed follows random_state.
+    draws_under_own_rng("cuda")
+    draws_under_own_rng("cuda", random_state=1)
+    assert fake_cuda_seeding[0] == fake_cuda_seeding[1] != fake_cuda_seeding[2]
+    assert not np.array_equal(draws_under_own_rng("cpu", 1)[1], order)
+
+
 @pytest.mark.parametrize("device", ["cpu", CUDA])
 def test_save_file_holds_only_cpu_tensors(streams, tmp_path, device):
     fitted(streams, device).save(tmp_path / "clf.pt")
