@@ -10,7 +10,6 @@ the same on any device (the features of tensors that are not on the CPU).
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
-import numpy as np
 import torch
 from numba import njit
 
@@ -119,7 +118,11 @@ def _pool_torch(response, biases, lengths, seen, sums):
     # is not above the bias ends it.
     marks = torch.where(above > 0, (-1 - s[..., 3])[..., None], steps)
     run = (steps - torch.cummax(marks, dim=-1).values) * valid[:, None, None, :]
-    last = (lengths - 1).clamp(min=0)[:, None, None, None].expand(-1, n_kernels, n_biases, 1)
+    last = (
+        (lengths - 1)
+        .clamp(min=0)[:, None, None, None]
+        .expand(-1, n_kernels, n_biases, 1)
+    )
     current = torch.where(
         (lengths > 0)[:, None, None], run.gather(-1, last)[..., 0], s[..., 3]
     )

@@ -108,7 +108,10 @@ class LogisticHead:
         model.fit(X, codes, sample_weight=sample_weight)
         coef, intercept = model.coef_, model.intercept_
         if coef.shape[0] == 1:  # binary: one row for class 1
-            coef, intercept = np.vstack([-coef, coef]) / 2, np.r_[-intercept, intercept] / 2
+            coef, intercept = (
+                np.vstack([-coef, coef]) / 2,
+                np.r_[-intercept, intercept] / 2,
+            )
         self.coef_ = coef.astype(np.float32)
         self.intercept_ = intercept.astype(np.float32)
         return self

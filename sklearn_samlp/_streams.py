@@ -272,9 +272,7 @@ class StreamStates:
             previous[firsts] = start
             sorted_steps = times - previous
             if not np.all(sorted_steps > 0):
-                raise ValueError(
-                    _TIMESTAMPS_GO_BACK
-                )
+                raise ValueError(_TIMESTAMPS_GO_BACK)
             steps = np.empty_like(sorted_steps)
             steps[order] = sorted_steps
             sorted_elapsed = np.repeat(elapsed0 - start, lengths) + times
@@ -426,9 +424,7 @@ class StreamStates:
                 t, previous = times[i], last_time[c]
                 step = 1.0 if previous != previous else t - previous  # NaN: first
                 if not step > 0:
-                    raise ValueError(
-                        _TIMESTAMPS_GO_BACK
-                    )
+                    raise ValueError(_TIMESTAMPS_GO_BACK)
                 g = self.decay_matrix**step
                 g, one_minus_g = g.astype(np.float32), (1 - g).astype(np.float32)
                 last_time[c] = t

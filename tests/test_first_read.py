@@ -47,7 +47,9 @@ def test_stream_metadata_requested_by_default(streams, routing):
         score = best.score(X, y, stream_ids=new_ids)
     direct = best[-1].predict_proba(best[0].transform(X), stream_ids=new_ids)
     np.testing.assert_array_equal(routed, direct)
-    one_stream = best[-1].predict_proba(best[0].transform(X), stream_ids=np.zeros(len(X)) + 100)
+    one_stream = best[-1].predict_proba(
+        best[0].transform(X), stream_ids=np.zeros(len(X)) + 100
+    )
     assert not np.allclose(direct, one_stream)  # the ids made a difference
     assert score == np.mean(labels == y)
     requests = SignalAccumulativeClassifier().get_metadata_routing()

@@ -41,7 +41,9 @@ def quoted_outputs(page):
         while j < len(lines) and not lines[j].strip():
             j += 1
         if j == len(lines) or not lines[j].startswith("```"):
-            raise ValueError(f"{page.name}:{i + 1}: marker not followed by a fenced block")
+            raise ValueError(
+                f"{page.name}:{i + 1}: marker not followed by a fenced block"
+            )
         end = next(k for k in range(j + 1, len(lines)) if lines[k].startswith("```"))
         found.append((match["args"], lines[j + 1 : end]))
     return found
@@ -75,5 +77,7 @@ def test_quoted_output_is_what_the_command_prints(args, block):
     )
     assert run.returncode == 0, run.stderr
     printed = {normalised(line) for line in run.stdout.splitlines()}
-    missing = [line for line in block if line.strip() and normalised(line) not in printed]
+    missing = [
+        line for line in block if line.strip() and normalised(line) not in printed
+    ]
     assert not missing, f"samlp {args} no longer prints:\n" + "\n".join(missing)

@@ -39,7 +39,9 @@ def test_chunks_read_as_the_whole_series(rocket, series):
 
 def test_update_leaves_the_given_state_unchanged(rocket, series):
     X, lengths = series
-    state = rocket.update(rocket.initial_state(len(X)), X[:, :, :20], np.minimum(lengths, 20))
+    state = rocket.update(
+        rocket.initial_state(len(X)), X[:, :, :20], np.minimum(lengths, 20)
+    )
     before = [t.clone() for t in state._tensors()]
     rocket.update(state, X[:, :, 20:], lengths - np.minimum(lengths, 20))
     for a, b in zip(before, state._tensors()):
@@ -95,7 +97,9 @@ def test_numba_and_torch_pools_agree():
 def test_saved_arrays_rebuild_the_same_features(rocket, series):
     X, lengths = series
     again = StreamingRocket.from_arrays(rocket.n_channels, rocket.to_arrays())
-    np.testing.assert_array_equal(again.transform(X, lengths), rocket.transform(X, lengths))
+    np.testing.assert_array_equal(
+        again.transform(X, lengths), rocket.transform(X, lengths)
+    )
     arrays = rocket.to_arrays()
     arrays["biases"] = arrays["biases"] * np.nan
     with pytest.raises(ValueError, match="invalid"):
