@@ -60,6 +60,7 @@ _REPRESENTATIONS = ("series", "difference")
 _HYDRA_KERNELS = pooling.HYDRA_KERNELS
 _HYDRA_GRID = 2.0**-10  # Hydra's weights are multiples of this: exact sums
 _BLOCK_ELEMENTS = 1 << 23  # (series x kernels x biases x rows) per block: memory
+_STATE_BYTES = 64 << 20  # state of the series that transform reads at a time
 _PHI = (np.sqrt(5) - 1) / 2  # low-discrepancy quantile levels, as MiniRocket
 
 
@@ -385,8 +386,11 @@ class StreamingRocket:
         features = torch.cat([pools, state.counts / seen], dim=2)
         return features.reshape(len(count), -1).to(torch.float32).cpu().numpy()
 
-    def transform(self, X, lengths=None, at=None):
+    def transform(self, X, lengths=None, at=None, device="cpu"):
         """Features of whole series at their last row, or at given rows.
+
+        The series are read in blocks, so that memory holds the state of a
+        block of series at a time, not of all of them.
 
         Parameters
         ----------
@@ -396,25 +400,30 @@ class StreamingRocket:
         at : sequence of float in (0, 1], default=None
             Read each series after these fractions of its rows too (rounded
             up to a whole row, at least one); None: only at its last row.
+        device : str or torch.device, default="cpu"
+            Where the convolutions run.
 
         Returns
         -------
         features : ndarray of shape (n_series, n_outputs), or of shape \
                 (len(at), n_series, n_outputs) when ``at`` is given
         """
-        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        X = np.asarray(X, dtype=np.float32)
         lengths = _lengths(lengths, X.shape[0], X.shape[2])
-        state = self.initial_state(len(X), X.shape[1])
-        if at is None:
-            return self.read(self.update(state, X, lengths))
-        reads, done = [], np.zeros_like(lengths)
-        for fraction in at:
-            stop = np.clip(np.ceil(fraction * lengths), 1, lengths).astype(np.int64)
-            stop = np.maximum(stop, done)
-            state = self.update(state, _window(X, done, stop), stop - done)
-            reads.append(self.read(state))
-            done = stop
-        return np.stack(reads)
+        fractions = [1.0] if at is None else list(at)
+        out = np.empty((len(fractions), len(X), self.n_outputs), dtype=np.float32)
+        per_series = self.initial_state(1).nbytes()
+        for block in _blocks(len(X), max(1, _STATE_BYTES // per_series)):
+            x = torch.as_tensor(X[block], device=device)
+            state = self.initial_state(len(x), X.shape[1], device=device)
+            done = np.zeros_like(lengths[block])
+            for k, fraction in enumerate(fractions):
+                stop = np.ceil(fraction * lengths[block]).astype(np.int64)
+                stop = np.maximum(np.clip(stop, 1, lengths[block]), done)
+                state = self.update(state, _window(x, done, stop), stop - done)
+                out[k, block] = self.read(state)
+                done = stop
+        return out[0] if at is None else out
 
     # -- computing -----------------------------------------------------------
 
@@ -548,7 +557,11 @@ def _blocks(n, size):
 def _window(X, start, stop):
     """Rows ``start[i]:stop[i]`` of each series, right-padded: (n, channels, width)."""
     width = int((stop - start).max()) if len(start) else 0
-    index = torch.as_tensor(start)[:, None] + torch.arange(width)
+    if not np.any(start):  # the first rows: a view, no copy
+        return X[:, :, :width]
+    index = torch.as_tensor(start, device=X.device)[:, None] + torch.arange(
+        width, device=X.device
+    )
     index = index.clamp(max=X.shape[2] - 1)
     return torch.gather(X, 2, index[:, None, :].expand(-1, X.shape[1], -1))
 

@@ -3,11 +3,12 @@
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -18,6 +19,10 @@ from sklearn.utils.validation import (
 )
 
 from ._classifier import SignalAccumulativeClassifier
+from ._rocket import StreamingRocket
+from ._series_head import FeatureScaler, make_head
+from ._threads import torch_threads
+from ._validation import check_device, check_layer_sizes
 
 __all__ = ["SignalAccumulativeSeriesClassifier", "rows_to_series", "series_to_rows"]
 
@@ -136,19 +141,36 @@ def rows_to_series(X, stream_ids, y=None):
     return series, labels[appearance]
 
 
-class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
-    """Classifier of whole time series, read from a stream model's last row.
+def _padded(series):
+    """Series as a right-padded 3-D float32 array, and each one's length."""
+    lengths = np.array([s.shape[1] for s in series], dtype=np.int64)
+    X = np.zeros((len(series), series[0].shape[0], lengths.max()), dtype=np.float32)
+    for k, s in enumerate(series):
+        X[k, :, : s.shape[1]] = s
+    return X, lengths
 
-    The series are streams: a :class:`SignalAccumulativeClassifier` learns to
-    classify every row of every training series from the row and its
-    accumulated past, with rows weighted towards each series' end, and a
-    series is classified from its last row. Every series starts from a fresh
-    state, whatever was fitted or predicted before, so predictions of a
-    series do not depend on the other series passed with it. By default the
-    streams accumulate the shape of the signal (``accumulator="convolution"``,
-    MiniRocket's causal convolutions accumulated with decay 1, so that the
-    last row sees their proportions over the whole series, and with decay
-    0.9, over its last rows) as well as its level.
+
+class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
+    """Classifier of whole time series from features accumulated along each series.
+
+    Every series is a stream read row by row from a fresh state: causal
+    versions of MultiRocket's pooled convolution features and Hydra's
+    competing-kernel counts are accumulated along it (see Notes), and read
+    at its last row, where they equal the offline features of the whole
+    series. By default (``head="auto"``), a ridge classifier on those
+    features, with its regularisation chosen by leave-one-out
+    cross-validation in closed form (logistic regression beyond 10,000
+    series), as MiniRocket and MultiRocket-Hydra classify them. Fitting is
+    one pass over the training series and one fit of the head; predicting a
+    series is one pass over its rows. Predictions of a series do not depend
+    on the other series passed with it.
+
+    ``head="mlp"`` instead trains a :class:`SignalAccumulativeClassifier` on
+    every row of every series (its ``accumulator``, decays and network
+    parameters below) and reads it at each series' last row. It is slower
+    by one to two orders of magnitude and less accurate on the bundled sets
+    (``benchmarks/bench_series.py``); it pays when the row model itself is
+    wanted, e.g. to go on learning with ``partial_fit`` on live streams.
 
     Samples are series, as in aeon and sktime: ``X`` is a 3-D array
     ``(n_series, n_channels, n_timepoints)``, a list of ``(n_channels,
@@ -157,30 +179,51 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
+    head : {"auto", "ridge", "logistic", "mlp"}, default="auto"
+        What classifies the series. "ridge": ridge regression on ``±1``
+        class indicators, alpha by leave-one-out over ``logspace(-3, 3,
+        10)``, probabilities a softmax of its decisions with a temperature
+        fitted on the leave-one-out decisions. "logistic": multinomial
+        logistic regression. "auto": ridge up to 10,000 series, logistic
+        beyond. "mlp": the row model described above.
+    n_combinations : int, default=2500
+        MultiRocket's (kernel, dilation, bias) combinations per
+        representation (the series and its first difference), each pooled
+        four ways; rounded to a whole number of biases per (kernel,
+        dilation). Not used by ``head="mlp"``.
+    n_groups : int, default=32
+        Hydra's groups of 8 competing kernels per dilation and
+        representation; 0 for none. Not used by ``head="mlp"``.
     accumulator : {"input", "convolution"}, default="convolution"
-        See :class:`SignalAccumulativeClassifier`.
+        Only with ``head="mlp"``; see :class:`SignalAccumulativeClassifier`.
     decay : float or tuple of float, default=(0.5, 0.9, 0.99)
-        Decays of the raw accumulators, in [0, 1).
+        Only with ``head="mlp"``: decays of the raw accumulators, in [0, 1).
     convolution_decay : float or tuple of float, default=(0.9, 1.0)
-        Decays of the convolution indicators, in [0, 1]: 1 accumulates over
-        the whole series (MiniRocket's proportions), 0.9 over its last rows.
+        Only with ``head="mlp"``: decays of the convolution indicators.
     max_dilation : int or "auto", default="auto"
-        Largest dilation; ``"auto"``: about the median series length / 8.
+        Only with ``head="mlp"``: largest dilation of its convolutions.
     n_thresholds : int, default=4
-        Thresholds per convolution.
+        Only with ``head="mlp"``: thresholds per convolution.
     end_emphasis : float, default=8.0
-        Row ``t`` (1-based) of a series of ``T`` rows weighs
-        ``(t / T) ** end_emphasis`` in the loss: the model learns mostly from
-        the late rows, where it is read, and a little from the earlier ones,
-        which act as shorter versions of the series. 0 weighs all rows equally.
+        Only with ``head="mlp"``: row ``t`` (1-based) of a series of ``T``
+        rows weighs ``(t / T) ** end_emphasis`` in the loss.
     hidden_layer_sizes : tuple of int, default=(128,)
+        Only with ``head="mlp"``.
     dropout : float, default=0.1
+        Only with ``head="mlp"``.
     lr : float, default=1e-3
+        Only with ``head="mlp"``.
     batch_size : int, default=128
+        Only with ``head="mlp"``.
     max_epochs : int, default=30
+        Only with ``head="mlp"``.
     random_state : int, RandomState instance or None, default=None
+        Draws the kernels, channel subsets and bias positions (and, with
+        ``head="mlp"``, the network's weights and batches).
     device : str or torch.device, default="cpu"
+        Where the convolutions (and the network) run.
     verbose : int, default=0
+        Only with ``head="mlp"``.
     n_threads : int or None, default=1
         torch's intra-op threads during ``fit`` and ``predict``, restored
         afterwards; None leaves torch's setting alone.
@@ -192,16 +235,49 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         Channels of every series.
     n_features_in_ : int
         With 2-D ``X`` only: the number of time points of the training series.
-    estimator_ : SignalAccumulativeClassifier
-        The row model, trained on standardised channels; it keeps no stream.
     channel_mean_, channel_scale_ : ndarray of shape (n_channels_,)
         Mean and standard deviation of each channel over the training rows,
         with which the rows are standardised.
+    rocket_ : object
+        The fitted kernels, dilations and biases of the features (not with
+        ``head="mlp"``).
+    scaler_ : object
+        The features' standardisation (Hydra's counts after a square root).
+    head_ : object
+        The fitted ridge or logistic head, with ``coef_`` and ``intercept_``
+        (and, for the ridge, ``alpha_`` and ``temperature_``).
+    estimator_ : SignalAccumulativeClassifier
+        Only with ``head="mlp"``: the row model, trained on standardised
+        channels; it keeps no stream.
 
     See Also
     --------
     SignalAccumulativeClassifier : The row model, for live streams.
     series_to_rows : Convert series into rows and stream ids.
+
+    Notes
+    -----
+    The features (MultiRocket: Tan, Dempster, Bergmeir and Webb, 2022;
+    Hydra: Dempster, Schmidt and Webb, 2023) are computed *causally*: the
+    response at row ``t`` uses rows ``t, t - d, ..., t - 8d`` for dilation
+    ``d``, and a series' past is 0 (its channels' training mean). Dilations
+    are spread exponentially up to about (longest training series - 1) / 8.
+    Per (kernel, dilation, bias), on the series and on its first
+    difference, the four pools are the proportion of positive values (PPV),
+    their mean (MPV), their mean relative index (MIPV) and the longest
+    stretch of them (LSPV); Hydra counts, per group of 8 kernels, the best
+    kernel's response (soft) and the worst kernel's wins (hard). Every pool
+    is a running sum or extreme: a stream carries its last ``8 * max
+    dilation + 1`` rows and about 5 float64 numbers per combination (about
+    0.8 MB per stream with the defaults; the row model's state is a few
+    hundred bytes).
+
+    A series may have any length from one row (shorter than a kernel's span,
+    it reads the zero past). A constant series has no shape: it is
+    classified by its level alone. Fitted on 3-D univariate series, the
+    model takes 2-D ``X`` of any width as univariate series of that length;
+    fitted on 2-D ``X``, it takes only 2-D ``X`` of the same width, as
+    scikit-learn's estimators do.
 
     Examples
     --------
@@ -212,7 +288,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
     >>> X = np.stack([np.sin(2 * np.pi * (1 + k % 2) * t) for k in range(40)])
     >>> X = X + 0.1 * rng.normal(size=X.shape)  # two frequencies, same level
     >>> y = np.arange(40) % 2
-    >>> clf = SignalAccumulativeSeriesClassifier(max_epochs=10, random_state=0)
+    >>> clf = SignalAccumulativeSeriesClassifier(random_state=0)
     >>> clf.fit(X[:30], y[:30]).score(X[30:], y[30:])
     1.0
     """
@@ -220,6 +296,9 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
     # The row model's parameters keep its constraints (it validates them again,
     # with its own checks of layer sizes and device, when fit builds it).
     _parameter_constraints: dict = {
+        "head": [StrOptions({"auto", "ridge", "logistic", "mlp"})],
+        "n_combinations": [Interval(Integral, 1, None, closed="left")],
+        "n_groups": [Interval(Integral, 0, None, closed="left")],
         **{
             name: SignalAccumulativeClassifier._parameter_constraints[name]
             for name in (
@@ -244,6 +323,9 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
+        head="auto",
+        n_combinations=2_500,
+        n_groups=32,
         accumulator="convolution",
         decay=(0.5, 0.9, 0.99),
         convolution_decay=(0.9, 1.0),
@@ -260,6 +342,9 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         verbose=0,
         n_threads=1,
     ):
+        self.head = head
+        self.n_combinations = n_combinations
+        self.n_groups = n_groups
         self.accumulator = accumulator
         self.decay = decay
         self.convolution_decay = convolution_decay
@@ -296,21 +381,28 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
             )
         return series
 
-    def _rows(self, series):
-        """Standardised rows and stream ids of ``series``, and each series' length."""
+    def _standardised(self, series):
+        """``series`` in the training channels' units, or ValueError."""
         n_channels = series[0].shape[0]
-        if hasattr(self, "n_channels_") and n_channels != self.n_channels_:
+        if n_channels != self.n_channels_:
             raise ValueError(
                 f"X has {n_channels} channels, but {type(self).__name__} was "
                 f"fitted with {self.n_channels_}."
             )
-        rows, stream_ids = series_to_rows(series)
-        lengths = np.array([s.shape[1] for s in series])
-        return rows, stream_ids, lengths
+        mean = self.channel_mean_[:, None]
+        scale = self.channel_scale_[:, None]
+        with np.errstate(over="ignore"):
+            out = [(s - mean) / scale for s in series]
+        if not all(np.isfinite(s).all() for s in out):
+            raise ValueError(
+                "X has values too large to standardise in float32 (beyond "
+                "about 1e38 once centred and scaled by the training channels)."
+            )
+        return out
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
-        """Train the row model on every row of every series.
+        """Fit the features to the series and the head to their last rows.
 
         Parameters
         ----------
@@ -319,15 +411,19 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
                 shape (n_series, n_timepoints)
         y : array-like of shape (n_series,)
         sample_weight : array-like of shape (n_series,), default=None
-            Weight of each series; multiplies its rows' weights.
+            Weight of each series.
 
         Returns
         -------
         self : object
         """
+        if self.head == "mlp":  # checked before any work, as the row model does
+            check_layer_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
+        check_device("device", self.device)
         saved = dict(self.__dict__)
         try:
-            return self._fit(X, y, sample_weight)
+            with torch_threads(self.n_threads):
+                return self._fit(X, y, sample_weight)
         except BaseException:  # a failed fit leaves the estimator as it was
             self.__dict__.clear()
             self.__dict__.update(saved)
@@ -345,36 +441,82 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, np.empty((len(series), 0)), ensure_non_negative=True
         )
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight must not be zero for every series.")
         self.n_channels_ = series[0].shape[0]
-        rows, stream_ids, lengths = self._rows(series)
-        mean, scale = rows.mean(axis=0), rows.std(axis=0)
+        rows = np.concatenate([s.T for s in series]).astype(np.float64)
+        mean, scale = rows.mean(axis=0), rows.std(axis=0)  # float64: no overflow
         scale[scale == 0] = 1.0
-        # Rows weighted towards each series' end, where the model is read.
+        self.channel_mean_ = mean.astype(np.float32)
+        self.channel_scale_ = scale.astype(np.float32)
+        series = self._standardised(series)
+        for attribute in ("rocket_", "scaler_", "head_", "estimator_"):
+            self.__dict__.pop(attribute, None)
+        if self.head == "mlp":
+            self._fit_row_model(series, y, sample_weight)
+            return self
+        classes, codes = np.unique(y, return_inverse=True)
+        weighted = sample_weight > 0  # the others do not enter the head's fit
+        if len(np.unique(codes[weighted])) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs series of at least 2 classes "
+                f"with positive sample_weight; got one class, "
+                f"{classes[codes[weighted][0]].item()!r}."
+            )
+        X, lengths = _padded(series)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        rocket = StreamingRocket.fit(
+            X,
+            lengths,
+            n_combinations=self.n_combinations,
+            n_groups=self.n_groups,
+            rng=seed,
+        )
+        features = rocket.transform(X, lengths, device=self.device)
+        scaler = FeatureScaler().fit(features, rocket.feature_slices()["hydra"])
+        head = make_head(self.head, len(series))
+        head.fit(
+            scaler.transform(features[weighted]),
+            codes[weighted],
+            len(classes),
+            sample_weight[weighted],
+        )
+        self.classes_ = classes
+        self.rocket_, self.scaler_, self.head_ = rocket, scaler, head
+        return self
+
+    def _fit_row_model(self, series, y, sample_weight):
+        """``head="mlp"``: the row model on every row, weighted towards the ends."""
+        rows, stream_ids = series_to_rows(series)
+        lengths = np.array([s.shape[1] for s in series])
         position = np.arange(len(rows)) - np.repeat(
             np.cumsum(lengths) - lengths, lengths
         )
         end_weight = ((position + 1) / np.repeat(lengths, lengths)) ** self.end_emphasis
         row_weight = end_weight * np.repeat(sample_weight, lengths)
-        if not row_weight.sum() > 0:
-            raise ValueError("sample_weight must not be zero for every series.")
         estimator = SignalAccumulativeClassifier(
-            accumulator=self.accumulator,
-            decay=self.decay,
-            convolution_decay=self.convolution_decay,
-            max_dilation=self.max_dilation,
-            n_thresholds=self.n_thresholds,
-            hidden_layer_sizes=self.hidden_layer_sizes,
-            dropout=self.dropout,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            random_state=self.random_state,
-            device=self.device,
-            verbose=self.verbose,
-            n_threads=self.n_threads,
+            **{
+                name: getattr(self, name)
+                for name in (
+                    "accumulator",
+                    "decay",
+                    "convolution_decay",
+                    "max_dilation",
+                    "n_thresholds",
+                    "hidden_layer_sizes",
+                    "dropout",
+                    "lr",
+                    "batch_size",
+                    "max_epochs",
+                    "random_state",
+                    "device",
+                    "verbose",
+                    "n_threads",
+                )
+            }
         )
         estimator.fit(
-            (rows - mean) / scale,
+            rows,
             np.repeat(y, lengths),
             stream_ids=stream_ids,
             sample_weight=row_weight,
@@ -382,11 +524,9 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         estimator.reset_accumulators()  # every series to come starts fresh
         self.estimator_ = estimator
         self.classes_ = estimator.classes_
-        self.channel_mean_, self.channel_scale_ = mean, scale
-        return self
 
     def predict_proba(self, X):
-        """Class probabilities of each series, from its last row.
+        """Class probabilities of each series, read at its last row.
 
         Parameters
         ----------
@@ -399,16 +539,23 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_series, n_classes)
         """
         check_is_fitted(self)
-        rows, stream_ids, lengths = self._rows(self._series(X, reset=False))
-        ids, proba = self.estimator_._last_row_proba(
-            (rows - self.channel_mean_) / self.channel_scale_, stream_ids
-        )
+        series = self._standardised(self._series(X, reset=False))
+        with torch_threads(self.n_threads):
+            if hasattr(self, "estimator_"):
+                return self._row_model_proba(series)
+            X, lengths = _padded(series)
+            features = self.rocket_.transform(X, lengths, device=self.device)
+            return self.head_.predict_proba(self.scaler_.transform(features))
+
+    def _row_model_proba(self, series):
+        rows, stream_ids = series_to_rows(series)
+        ids, proba = self.estimator_._last_row_proba(rows, stream_ids)
         by_series = np.empty_like(proba)
         by_series[np.asarray(ids)] = proba  # series k is stream k
         return by_series
 
     def predict(self, X):
-        """Class of each series, from its last row.
+        """Class of each series, read at its last row.
 
         Parameters
         ----------

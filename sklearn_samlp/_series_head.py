@@ -51,9 +51,10 @@ class FeatureScaler:
         return X
 
 
-def _neg_mse(estimator, predictions, y):
+def _neg_mse(estimator, predictions, y, sample_weight=None):
     """Scorer of the leave-one-out predictions: RidgeCV's own default criterion."""
-    return -float(np.mean((predictions - y) ** 2))
+    errors = ((predictions - y) ** 2).reshape(len(y), -1).mean(axis=1)
+    return -float(np.average(errors, weights=sample_weight))
 
 
 def _logits(decisions):
