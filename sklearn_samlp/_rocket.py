@@ -359,32 +359,35 @@ class StreamingRocket:
                 f"fitted on {self.n_channels}."
             )
         out = RocketState(*(t.clone() for t in state._tensors()))
-        if x.shape[2] == 0:
-            return out
-        for block in _blocks(len(x), self._block_size(x.shape[2])):
-            self._update_block(out, block, x[block], lengths[block])
+        self._advance(out, x, lengths)
         return out
+
+    def _advance(self, state, x, lengths):
+        """Carry ``state`` over the rows ``x`` in place (lengths: a tensor)."""
+        if x.shape[2] == 0:
+            return
+        for block in _blocks(len(x), self._block_size(x.shape[2])):
+            self._update_block(state, block, x[block], lengths[block])
 
     def read(self, state):
         """Features of each stream from its state: (n_streams, n_outputs) float32.
 
         Streams that have read no row read 0 (and -1 for MIPV).
         """
+        n, c = len(state.sums), self.n_combinations
         seen = state.seen.to(torch.float64).clamp(min=1)[:, None, None]
-        sums = state.sums
-        count = sums[..., 0]
-        some = count > 0
-        pools = torch.stack(
-            [
-                count / seen,
-                torch.where(some, sums[..., 1] / count.clamp(min=1), 0.0),
-                torch.where(some, sums[..., 2] / count.clamp(min=1) / seen, -1.0),
-                sums[..., 4] / seen,
-            ],
-            dim=2,
-        ).reshape(len(count), 2, -1)
-        features = torch.cat([pools, state.counts / seen], dim=2)
-        return features.reshape(len(count), -1).to(torch.float32).cpu().numpy()
+        count, positive, index, _, longest = state.sums.unbind(dim=3)
+        counted = count.clamp(min=1)
+        # Written straight into the float32 output: (stream, representation,
+        # pool, combination), then Hydra's counts; no float64 copy of it all.
+        out = torch.empty((n, 2, 4 * c + self.n_hydra), device=state.sums.device)
+        pools = out[:, :, : 4 * c].unflatten(2, (4, c))
+        torch.div(count, seen, out=pools[:, :, 0])
+        torch.div(positive, counted, out=pools[:, :, 1])  # 0 where none
+        pools[:, :, 2] = torch.where(count > 0, index / counted / seen, -1.0)
+        torch.div(longest, seen, out=pools[:, :, 3])
+        torch.div(state.counts, seen, out=out[:, :, 4 * c :])
+        return out.reshape(n, -1).cpu().numpy()
 
     def transform(self, X, lengths=None, at=None, device="cpu"):
         """Features of whole series at their last row, or at given rows.
@@ -420,7 +423,12 @@ class StreamingRocket:
             for k, fraction in enumerate(fractions):
                 stop = np.ceil(fraction * lengths[block]).astype(np.int64)
                 stop = np.maximum(np.clip(stop, 1, lengths[block]), done)
-                state = self.update(state, _window(x, done, stop), stop - done)
+                # transform's own state: carried in place, not copied per read
+                self._advance(
+                    state,
+                    _window(x, done, stop),
+                    torch.as_tensor(stop - done, device=x.device),
+                )
                 out[k, block] = self.read(state)
                 done = stop
         return out[0] if at is None else out

@@ -32,17 +32,30 @@ def _as_series_list(X):
     if isinstance(X, np.ndarray) and X.ndim == 3:
         series = list(check_array(X, allow_nd=True, dtype=np.float32))
     elif isinstance(X, (list, tuple)) and X and all(np.ndim(s) == 2 for s in X):
-        series = [check_array(s, dtype=np.float32, input_name="each series") for s in X]
+        series = [np.asarray(s) for s in X]
+        channels = {s.shape[0] for s in series}
+        if len(channels) > 1:
+            raise ValueError(
+                "All series must have the same number of channels, got "
+                f"{sorted(channels)}."
+            )
+        # One check of all their rows (dtype, NaN, infinity), then views of it.
+        rows = check_array(
+            np.concatenate(series, axis=1), dtype=np.float32, input_name="X"
+        )
+        cuts = np.cumsum([s.shape[1] for s in series])[:-1]
+        series = np.split(rows, cuts, axis=1)
     else:
         raise ValueError(
             "X must be a 3-D array (n_series, n_channels, n_timepoints), a list "
             "of 2-D arrays (n_channels, n_timepoints_i), or a 2-D array "
             f"(n_series, n_timepoints) of univariate series; got {_describe(X)}."
         )
-    channels = {s.shape[0] for s in series}
-    if len(channels) > 1:
+    empty = [k for k, s in enumerate(series) if s.shape[1] == 0 or s.shape[0] == 0]
+    if empty:
         raise ValueError(
-            f"All series must have the same number of channels, got {sorted(channels)}."
+            f"Every series needs at least one channel and one row; series "
+            f"{empty[:5]} have none."
         )
     return series
 

@@ -90,6 +90,8 @@ def test_works_in_grid_search_with_kfold_and_in_a_pipeline():
     [
         (np.zeros((4, 3, 5, 2)), "3-D array"),
         ([np.zeros((2, 5)), np.zeros((3, 5))], "same number of channels"),
+        ([np.zeros((1, 5)), np.zeros((1, 0))], "at least one channel and one row"),
+        (np.zeros((3, 1, 0)), "at least one channel and one row"),
     ],
 )
 def test_bad_series_are_refused(X, match):
