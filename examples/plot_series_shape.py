@@ -7,11 +7,12 @@ Classify whole series with :class:`~sklearn_samlp.SignalAccumulativeSeriesClassi
 on the bundled GunPoint data set, where both classes raise the hand to the same
 height and only the *shape* of the curve tells drawing a gun from pointing.
 
-The classifier is a stream model read at the last row of each series. With
-``accumulator="convolution"`` (its default) each stream accumulates causal
-random convolutions of the signal, which see its shape; with
-``accumulator="input"`` it accumulates the raw values, which see only their
-level. Because it is a stream model, it can also answer before a series ends:
+Each series is read as a stream. By default the classifier accumulates causal
+MultiRocket-Hydra features (random convolutions of the signal, which see its
+shape) and classifies their value at the last row with a ridge head; with
+``head="mlp", accumulator="input"`` a row model accumulates the raw values,
+which see only their level. Because the features are carried row by row, it
+can also answer before a series ends:
 the figure shows the accuracy of the prediction made after the first ``t``
 rows of each test series.
 """
@@ -57,9 +58,9 @@ print(f"{len(X_train)} training series, {len(X_test)} test series of 150 steps")
 # Shape against level
 # -------------------
 models = {
-    "convolution (shape + level)": SignalAccumulativeSeriesClassifier(random_state=0),
-    "input (level only)": SignalAccumulativeSeriesClassifier(
-        accumulator="input", random_state=0
+    "convolutions (shape + level)": SignalAccumulativeSeriesClassifier(random_state=0),
+    "raw input (level only)": SignalAccumulativeSeriesClassifier(
+        head="mlp", accumulator="input", random_state=0
     ),
 }
 for name, model in models.items():
