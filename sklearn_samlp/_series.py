@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
 from ._classifier import SignalAccumulativeClassifier
 from ._rocket import StreamingRocket
 from ._series_head import FeatureScaler, make_head
+from ._series_persistence import load_series_estimator, save_series_estimator
 from ._threads import torch_threads
 from ._validation import check_device, check_layer_sizes
 
@@ -582,3 +583,50 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
+
+    def save(self, path):
+        """Save the fitted classifier to one file that cannot execute code.
+
+        The same format as :meth:`SignalAccumulativeClassifier.save`: tensors
+        and JSON strings written by ``torch.save`` to a temporary file and
+        renamed into place, read by :meth:`load` with
+        ``torch.load(weights_only=True)``. A model fitted with ``head="mlp"``
+        is refused (TypeError): save its ``estimator_``, or pickle it.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from sklearn_samlp import SignalAccumulativeSeriesClassifier
+        >>> X = np.random.default_rng(0).normal(size=(10, 2, 30))
+        >>> clf = SignalAccumulativeSeriesClassifier(random_state=0)
+        >>> clf = clf.fit(X, np.arange(10) % 2)
+        >>> path = os.path.join(tempfile.mkdtemp(), "series.pt")
+        >>> clf.save(path)
+        >>> loaded = SignalAccumulativeSeriesClassifier.load(path)
+        >>> bool(np.array_equal(loaded.predict_proba(X), clf.predict_proba(X)))
+        True
+        """
+        check_is_fitted(self)
+        save_series_estimator(self, path)
+
+    @classmethod
+    def load(cls, path, device=None):
+        """Load a classifier saved with :meth:`save`; ValueError for a bad file.
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : str or torch.device, default=None
+            Where the convolutions run; None: where they ran when saved, or
+            the CPU when that is a GPU that this machine lacks.
+
+        Returns
+        -------
+        estimator : SignalAccumulativeSeriesClassifier
+        """
+        return load_series_estimator(cls, path, device)
