@@ -283,8 +283,8 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
     kernel's response (soft) and the worst kernel's wins (hard). Every pool
     is a running sum or extreme: a stream carries its last ``8 * max
     dilation + 1`` rows and about 5 float64 numbers per combination (about
-    0.26 MB per stream for 150-row univariate series with the defaults; the row model's state is a few
-    hundred bytes).
+    0.26 MB per stream for 150-row univariate series with the defaults; the
+    row model's state is a few hundred bytes).
 
     A series may have any length from one row (shorter than a kernel's span,
     it reads the zero past). A constant series has no shape: it is
