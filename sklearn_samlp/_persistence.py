@@ -18,7 +18,7 @@ import torch
 from ._checkpoint import check_load_device, read_checkpoint, write_atomically
 from ._convolution import CausalConvolutions
 from ._convolution_streams import ConvolutionStreams
-from ._online import OnlineState
+from ._online import _BOOST, OnlineState
 from ._serving import inference_snapshot
 from ._streams import StreamStates, _check_decays, _check_no_nan
 from ._time import is_duration, time_unit_value
@@ -155,9 +155,15 @@ def load_estimator(cls, path, device=None):
         with torch.random.fork_rng(devices=[]):  # initialisation is overwritten
             net.initialize()
         net.module_.load_state_dict(content["module_state"])
+        # The optimizer's step trusts its state's shapes: a wrong one writes
+        # out of bounds, so every tensor is checked before torch sees it.
+        _check_optimizer_state(content["optimizer_state"], net.optimizer_)
         net.optimizer_.load_state_dict(content["optimizer_state"])
         online = content.get("online_state")
         if online is not None:
+            _check_online_state(
+                online, fitted["streams"].n_inputs, len(fitted["classes"])
+            )
             online = OnlineState.from_dict(online, fitted["streams"].n_inputs, device)
     except (
         KeyError,
@@ -315,3 +321,149 @@ def _tensors(obj, prefix=""):
     elif isinstance(obj, (list, tuple)):
         for i, value in enumerate(obj):
             yield from _tensors(value, f"{prefix}[{i}]")
+
+
+# Optimizer state entries that are running means of squares: never negative.
+_NON_NEGATIVE_STATE = ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum")
+
+
+def _check_optimizer_state(state_dict, optimizer):
+    """Check a saved optimizer state against the optimizer that will load it.
+
+    Each per-parameter tensor must have its parameter's shape and dtype,
+    ``step`` must be one finite number >= 0, and the second moments >= 0.
+    """
+    if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+        raise ValueError("optimizer_state must hold 'state' and 'param_groups'.")
+    groups, state = state_dict["param_groups"], state_dict["state"]
+    if not isinstance(groups, list) or len(groups) != len(optimizer.param_groups):
+        raise ValueError("optimizer_state has the wrong number of parameter groups.")
+    params = {}
+    for saved, group in zip(groups, optimizer.param_groups):
+        ids = saved.get("params") if isinstance(saved, dict) else None
+        if not isinstance(ids, list) or len(ids) != len(group["params"]):
+            raise ValueError("optimizer_state's parameter groups do not match the network.")
+        params.update(zip(ids, group["params"]))
+        _check_hyperparameters(saved, group)
+    if len(params) != sum(len(g["params"]) for g in optimizer.param_groups):
+        raise ValueError("optimizer_state repeats a parameter id.")
+    if not isinstance(state, dict):
+        raise ValueError("optimizer_state's state must be a dict.")
+    for pid, entry in state.items():
+        if pid not in params or not isinstance(entry, dict):
+            raise ValueError(f"optimizer_state holds state for unknown parameter {pid!r}.")
+        param = params[pid]
+        for key, value in entry.items():
+            if value is None:
+                continue
+            if not isinstance(value, torch.Tensor):
+                raise ValueError(f"optimizer_state {pid}[{key!r}] is not a tensor.")
+            if not value.is_floating_point() or not bool(torch.isfinite(value).all()):
+                raise ValueError(
+                    f"optimizer_state {pid}[{key!r}] must be finite floats."
+                )
+            if key == "step":
+                if value.numel() != 1 or float(value) < 0:
+                    raise ValueError(
+                        f"optimizer_state {pid}['step'] must be one number >= 0."
+                    )
+                continue
+            if value.shape != param.shape or value.dtype != param.dtype:
+                raise ValueError(
+                    f"optimizer_state {pid}[{key!r}] has shape {tuple(value.shape)} "
+                    f"and dtype {value.dtype}, its parameter {tuple(param.shape)} "
+                    f"and {param.dtype}."
+                )
+            if key in _NON_NEGATIVE_STATE and bool((value < 0).any()):
+                raise ValueError(f"optimizer_state {pid}[{key!r}] must be >= 0.")
+
+
+def _check_hyperparameters(saved, group):
+    """A saved parameter group's settings: the fresh group's keys and types, in range."""
+    if set(saved) != set(group):
+        raise ValueError("optimizer_state's parameter group settings do not match.")
+    for key, value in saved.items():
+        fresh = group[key]
+        if key == "params" or fresh is None or isinstance(fresh, bool):
+            if isinstance(fresh, bool) and not isinstance(value, bool):
+                raise ValueError(f"optimizer_state setting {key!r} must be a bool.")
+            continue
+        values = value if isinstance(value, tuple) else (value,)
+        if isinstance(fresh, tuple) != isinstance(value, tuple) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool)
+            and np.isfinite(v) and v >= 0
+            for v in values
+        ):
+            raise ValueError(
+                f"optimizer_state setting {key!r} must be finite numbers >= 0, "
+                f"got {value!r}."
+            )
+        if key == "betas" and (len(values) != 2 or not all(v < 1 for v in values)):
+            raise ValueError(f"optimizer_state betas must be in [0, 1), got {value!r}.")
+
+
+def _check_online_state(online, n_inputs, n_classes):
+    """Check every field of a saved online state (``OnlineState.to_dict``)."""
+    if not isinstance(online, dict):
+        raise ValueError("online_state must be a dict.")
+
+    def integer(name, low=0):
+        value = online[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"online_state {name} must be an int >= {low}, got {value!r}.")
+        return value
+
+    def array(name, shape, low=None, kind="f"):
+        value = online[name]
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"online_state {name} must be a tensor.")
+        ok_kind = value.is_floating_point() if kind == "f" else (
+            not value.is_floating_point() and not value.is_complex()
+            and value.dtype != torch.bool
+        )
+        if not ok_kind or tuple(value.shape) != shape:
+            raise ValueError(
+                f"online_state {name} has shape {tuple(value.shape)} and dtype "
+                f"{value.dtype}, expected shape {shape} of "
+                f"{'floats' if kind == 'f' else 'integers'}."
+            )
+        if kind == "f" and not bool(torch.isfinite(value).all()):
+            raise ValueError(f"online_state {name} contains NaN or infinity.")
+        if low is not None and value.numel() and bool((value < low).any()):
+            raise ValueError(f"online_state {name} must be >= {low}.")
+        return value
+
+    if not isinstance(online.get("drift"), bool):
+        raise ValueError("online_state drift must be a bool.")
+    capacity = integer("capacity")
+    if online["scaler_n"] is not None:
+        integer("scaler_n")
+        array("scaler_mean", (n_inputs,))
+        array("scaler_m2", (n_inputs,), low=0)
+    elif online["scaler_mean"] is not None or online["scaler_m2"] is not None:
+        raise ValueError("online_state holds scaler moments without a count.")
+    if online["buffer_X"] is None:
+        if online["buffer_y"] is not None or online["buffer_w"] is not None:
+            raise ValueError("online_state holds replay labels without rows.")
+    else:
+        n = online["buffer_X"].shape[0] if online["buffer_X"].ndim else -1
+        if n > capacity:
+            raise ValueError(
+                f"online_state holds {n} replay rows, more than its capacity {capacity}."
+            )
+        array("buffer_X", (n, n_inputs))
+        y = array("buffer_y", (n,), low=0, kind="i")
+        if y.numel() and int(y.max()) >= n_classes:
+            raise ValueError(f"online_state buffer_y holds a class index >= {n_classes}.")
+        if online["buffer_w"] is not None:
+            array("buffer_w", (n,), low=0)
+    for name in ("fast_loss", "slow_loss"):
+        value = online[name]
+        if not isinstance(value, float) or value < 0 or value == float("inf"):
+            raise ValueError(f"online_state {name} must be a float >= 0 or NaN.")
+    boost = online["boost"]
+    if not isinstance(boost, float) or not 1.0 <= boost <= _BOOST:
+        raise ValueError(f"online_state boost must be in [1, {_BOOST}], got {boost!r}.")
+    integer("n_drifts")
+    integer("rows_seen")
+    integer("age")
