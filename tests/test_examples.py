@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _warning_policy import SUBPROCESS_WARNINGS, our_deprecations
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("plot_*.py"))
@@ -29,7 +30,7 @@ def test_example_runs(script, tmp_path):
         # machine and much faster on a busy one.
         "OMP_NUM_THREADS": "1",
         # The package's own warning policy, also inside the examples.
-        "PYTHONWARNINGS": "error::FutureWarning,error::DeprecationWarning",
+        "PYTHONWARNINGS": SUBPROCESS_WARNINGS,
     }
     proc = subprocess.run(
         [sys.executable, str(script), str(out_dir)],
@@ -40,6 +41,7 @@ def test_example_runs(script, tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert our_deprecations(proc.stderr) == [], proc.stderr
     pngs = sorted(out_dir.rglob("*.png"))
     assert pngs, proc.stdout
     for png in pngs:
@@ -69,5 +71,6 @@ def test_example_default_output_folder(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert our_deprecations(proc.stderr) == [], proc.stderr
     (folder,) = [p for p in tmp_path.iterdir() if p.name.startswith("samlp_")]
     assert (folder / "persistence_resume.png").exists()

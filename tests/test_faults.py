@@ -17,9 +17,9 @@ y = (X[:, 0] > 0).astype(int)
 
 @pytest.fixture
 def online_saved(tmp_path):
-    m = C(
-        hidden_layer_sizes=(8,), random_state=0, online_replay=16
-    ).partial_fit(X, y, classes=[0, 1])
+    m = C(hidden_layer_sizes=(8,), random_state=0, online_replay=16).partial_fit(
+        X, y, classes=[0, 1]
+    )
     m.partial_fit(X, y)
     path = tmp_path / "m.pt"
     m.save(path)
