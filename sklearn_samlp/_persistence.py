@@ -342,7 +342,9 @@ def _check_optimizer_state(state_dict, optimizer):
     for saved, group in zip(groups, optimizer.param_groups):
         ids = saved.get("params") if isinstance(saved, dict) else None
         if not isinstance(ids, list) or len(ids) != len(group["params"]):
-            raise ValueError("optimizer_state's parameter groups do not match the network.")
+            raise ValueError(
+                "optimizer_state's parameter groups do not match the network."
+            )
         params.update(zip(ids, group["params"]))
         _check_hyperparameters(saved, group)
     if len(params) != sum(len(g["params"]) for g in optimizer.param_groups):
@@ -351,7 +353,9 @@ def _check_optimizer_state(state_dict, optimizer):
         raise ValueError("optimizer_state's state must be a dict.")
     for pid, entry in state.items():
         if pid not in params or not isinstance(entry, dict):
-            raise ValueError(f"optimizer_state holds state for unknown parameter {pid!r}.")
+            raise ValueError(
+                f"optimizer_state holds state for unknown parameter {pid!r}."
+            )
         param = params[pid]
         for key, value in entry.items():
             if value is None:
@@ -379,7 +383,7 @@ def _check_optimizer_state(state_dict, optimizer):
 
 
 def _check_hyperparameters(saved, group):
-    """A saved parameter group's settings: the fresh group's keys and types, in range."""
+    """A saved parameter group's settings: a fresh group's keys and types, in range."""
     if set(saved) != set(group):
         raise ValueError("optimizer_state's parameter group settings do not match.")
     for key, value in saved.items():
@@ -390,8 +394,10 @@ def _check_hyperparameters(saved, group):
             continue
         values = value if isinstance(value, tuple) else (value,)
         if isinstance(fresh, tuple) != isinstance(value, tuple) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool)
-            and np.isfinite(v) and v >= 0
+            isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and np.isfinite(v)
+            and v >= 0
             for v in values
         ):
             raise ValueError(
@@ -410,16 +416,23 @@ def _check_online_state(online, n_inputs, n_classes):
     def integer(name, low=0):
         value = online[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"online_state {name} must be an int >= {low}, got {value!r}.")
+            raise ValueError(
+                f"online_state {name} must be an int >= {low}, got {value!r}."
+            )
         return value
 
     def array(name, shape, low=None, kind="f"):
         value = online[name]
         if not isinstance(value, torch.Tensor):
             raise ValueError(f"online_state {name} must be a tensor.")
-        ok_kind = value.is_floating_point() if kind == "f" else (
-            not value.is_floating_point() and not value.is_complex()
-            and value.dtype != torch.bool
+        ok_kind = (
+            value.is_floating_point()
+            if kind == "f"
+            else (
+                not value.is_floating_point()
+                and not value.is_complex()
+                and value.dtype != torch.bool
+            )
         )
         if not ok_kind or tuple(value.shape) != shape:
             raise ValueError(
@@ -449,12 +462,15 @@ def _check_online_state(online, n_inputs, n_classes):
         n = online["buffer_X"].shape[0] if online["buffer_X"].ndim else -1
         if n > capacity:
             raise ValueError(
-                f"online_state holds {n} replay rows, more than its capacity {capacity}."
+                f"online_state holds {n} replay rows, more than its capacity "
+                f"{capacity}."
             )
         array("buffer_X", (n, n_inputs))
         y = array("buffer_y", (n,), low=0, kind="i")
         if y.numel() and int(y.max()) >= n_classes:
-            raise ValueError(f"online_state buffer_y holds a class index >= {n_classes}.")
+            raise ValueError(
+                f"online_state buffer_y holds a class index >= {n_classes}."
+            )
         if online["buffer_w"] is not None:
             array("buffer_w", (n,), low=0)
     for name in ("fast_loss", "slow_loss"):

@@ -155,6 +155,25 @@ def rows_to_series(X, stream_ids, y=None):
     return series, labels[appearance]
 
 
+# The row model's parameters that head="mlp" passes on to it.
+_ROW_MODEL_PARAMS = (
+    "accumulator",
+    "decay",
+    "convolution_decay",
+    "max_dilation",
+    "n_thresholds",
+    "hidden_layer_sizes",
+    "dropout",
+    "lr",
+    "batch_size",
+    "max_epochs",
+    "random_state",
+    "device",
+    "verbose",
+    "n_threads",
+)
+
+
 def _padded(series):
     """Series as a right-padded 3-D float32 array, and each one's length."""
     lengths = np.array([s.shape[1] for s in series], dtype=np.int64)
@@ -315,22 +334,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         "n_groups": [Interval(Integral, 0, None, closed="left")],
         **{
             name: SignalAccumulativeClassifier._parameter_constraints[name]
-            for name in (
-                "accumulator",
-                "decay",
-                "convolution_decay",
-                "max_dilation",
-                "n_thresholds",
-                "hidden_layer_sizes",
-                "dropout",
-                "lr",
-                "batch_size",
-                "max_epochs",
-                "random_state",
-                "device",
-                "verbose",
-                "n_threads",
-            )
+            for name in _ROW_MODEL_PARAMS
         },
         "end_emphasis": [Interval(Real, 0, None, closed="left")],
     }
@@ -509,25 +513,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         end_weight = ((position + 1) / np.repeat(lengths, lengths)) ** self.end_emphasis
         row_weight = end_weight * np.repeat(sample_weight, lengths)
         estimator = SignalAccumulativeClassifier(
-            **{
-                name: getattr(self, name)
-                for name in (
-                    "accumulator",
-                    "decay",
-                    "convolution_decay",
-                    "max_dilation",
-                    "n_thresholds",
-                    "hidden_layer_sizes",
-                    "dropout",
-                    "lr",
-                    "batch_size",
-                    "max_epochs",
-                    "random_state",
-                    "device",
-                    "verbose",
-                    "n_threads",
-                )
-            }
+            **{name: getattr(self, name) for name in _ROW_MODEL_PARAMS}
         )
         estimator.fit(
             rows,
