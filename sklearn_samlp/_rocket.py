@@ -362,12 +362,24 @@ class StreamingRocket:
         self._advance(out, x, lengths)
         return out
 
-    def _advance(self, state, x, lengths):
-        """Carry ``state`` over the rows ``x`` in place (lengths: a tensor)."""
+    def _advance(self, state, x, lengths, reads=()):
+        """Carry ``state`` over the rows ``x`` in place (lengths: a tensor).
+
+        ``reads``: ``(ends, out)`` pairs, ``ends`` an int ndarray and ``out``
+        a float32 tensor of shape (n_streams, n_outputs): on the way, the
+        features of stream ``i`` after ``ends[i]`` of its new rows are
+        written into ``out[i]``, from the responses computed once.
+        """
         if x.shape[2] == 0:
             return
         for block in _blocks(len(x), self._block_size(x.shape[2])):
-            self._update_block(state, block, x[block], lengths[block])
+            self._update_block(
+                state,
+                block,
+                x[block],
+                lengths[block],
+                [(ends[block], out[block]) for ends, out in reads],
+            )
 
     def read(self, state):
         """Features of each stream from its state: (n_streams, n_outputs) float32.
@@ -375,21 +387,13 @@ class StreamingRocket:
         Streams that have read no row read 0 (and -1 for MIPV).
         """
         n, c = len(state.sums), self.n_combinations
-        seen = state.seen.to(torch.float64).clamp(min=1)[:, None, None]
-        count, positive, index, _, longest = state.sums.unbind(dim=3)
-        counted = count.clamp(min=1)
-        # Written straight into the float32 output: (stream, representation,
-        # pool, combination), then Hydra's counts; no float64 copy of it all.
         out = torch.empty((n, 2, 4 * c + self.n_hydra), device=state.sums.device)
-        pools = out[:, :, : 4 * c].unflatten(2, (4, c))
-        torch.div(count, seen, out=pools[:, :, 0])
-        torch.div(positive, counted, out=pools[:, :, 1])  # 0 where none
-        pools[:, :, 2] = torch.where(count > 0, index / counted / seen, -1.0)
-        torch.div(longest, seen, out=pools[:, :, 3])
+        _write_pools(state.sums, state.seen, out[:, :, : 4 * c].unflatten(2, (4, c)))
+        seen = state.seen.to(torch.float64).clamp(min=1)[:, None, None]
         torch.div(state.counts, seen, out=out[:, :, 4 * c :])
         return out.reshape(n, -1).cpu().numpy()
 
-    def transform(self, X, lengths=None, at=None, device="cpu"):
+    def transform(self, X, lengths=None, at=None, rows=None, device="cpu"):
         """Features of whole series at their last row, or at given rows.
 
         The series are read in blocks, so that memory holds the state of a
@@ -403,35 +407,58 @@ class StreamingRocket:
         at : sequence of float in (0, 1], default=None
             Read each series after these fractions of its rows too (rounded
             up to a whole row, at least one); None: only at its last row.
+        rows : sequence of int >= 1, default=None
+            Instead of ``at``: read each series after these numbers of rows
+            (after all its rows where it has fewer). Ascending.
         device : str or torch.device, default="cpu"
             Where the convolutions run.
 
         Returns
         -------
         features : ndarray of shape (n_series, n_outputs), or of shape \
-                (len(at), n_series, n_outputs) when ``at`` is given
+                (len(at), n_series, n_outputs) when ``at`` or ``rows`` is given
         """
         X = np.asarray(X, dtype=np.float32)
         lengths = _lengths(lengths, X.shape[0], X.shape[2])
+        if at is not None and rows is not None:
+            raise ValueError("give at or rows, not both.")
+        if rows is not None:
+            rows = np.asarray(rows, dtype=np.int64)
+            if rows.ndim != 1 or np.any(rows < 1) or np.any(np.diff(rows) < 0):
+                raise ValueError("rows must be ascending integers >= 1.")
+
+            def stops(k, n):
+                return np.full(len(n), rows[k])
+        else:
+
+            def stops(k, n):
+                return np.ceil(fractions[k] * n).astype(np.int64)
+
         fractions = [1.0] if at is None else list(at)
-        out = np.empty((len(fractions), len(X), self.n_outputs), dtype=np.float32)
+        n_reads = len(rows) if rows is not None else len(fractions)
+        out = np.empty((n_reads, len(X), self.n_outputs), dtype=np.float32)
         per_series = self.initial_state(1).nbytes()
         for block in _blocks(len(X), max(1, _STATE_BYTES // per_series)):
-            x = torch.as_tensor(X[block], device=device)
+            n = lengths[block]
+            ends, done = [], np.zeros_like(n)
+            for k in range(n_reads):
+                done = np.maximum(np.clip(stops(k, n), 1, n), done)
+                ends.append(done)
+            width = int(max(done.max(), 1))
+            x = torch.as_tensor(X[block, :, :width], device=device)
             state = self.initial_state(len(x), X.shape[1], device=device)
-            done = np.zeros_like(lengths[block])
-            for k, fraction in enumerate(fractions):
-                stop = np.ceil(fraction * lengths[block]).astype(np.int64)
-                stop = np.maximum(np.clip(stop, 1, lengths[block]), done)
-                # transform's own state: carried in place, not copied per read
-                self._advance(
-                    state,
-                    _window(x, done, stop),
-                    torch.as_tensor(stop - done, device=x.device),
-                )
-                out[k, block] = self.read(state)
-                done = stop
-        return out[0] if at is None else out
+            features = torch.empty(
+                (n_reads, len(x), 2, self.n_outputs // 2), device=device
+            )
+            # One pass over the rows; the reads are taken on the way.
+            self._advance(
+                state,
+                x,
+                torch.as_tensor(done, device=device),
+                [(e, f) for e, f in zip(ends, features)],
+            )
+            out[:, block] = features.reshape(n_reads, len(x), -1).cpu().numpy()
+        return out[0] if at is None and rows is None else out
 
     # -- computing -----------------------------------------------------------
 
@@ -469,11 +496,15 @@ class StreamingRocket:
         for w, d in zip(weights, dilations):
             yield F.conv1d(sequence[:, :, self.history - _SPAN * d :], w, dilation=d)
 
-    def _update_block(self, state, block, x, lengths):
-        """Carry the streams ``block`` (a slice) of ``state`` over ``x``, in place."""
+    def _update_block(self, state, block, x, lengths, reads):
+        """Carry the streams ``block`` (a slice) of ``state`` over ``x``, in place.
+
+        ``reads``: as in :meth:`_advance`, for the streams of the block.
+        """
         seen = state.seen[block]
         mr_weights, hydra_weights, biases = self._conv_weights(x.device)
         sequence, representations = self._sequences(state.rows[block], x)
+        c = self.n_combinations
         for r, series in enumerate(representations):
             # numba reads and writes contiguous arrays: each block of sums is
             # copied out, updated and written back into the state's view.
@@ -484,7 +515,19 @@ class StreamingRocket:
             ):
                 columns = slice(k * width, (k + 1) * width)
                 part = sums[:, columns].contiguous()
-                pooling.pool(response, biases[r, k], lengths, seen, part)
+                for done, ends, out in _segments(reads, lengths):
+                    pooling.pool(
+                        _window(response, done, ends),
+                        biases[r, k],
+                        _as_like(ends - done, lengths),
+                        seen + _as_like(done, lengths),
+                        part,
+                    )
+                    if out is not None:
+                        pools = out[:, r, : 4 * c].unflatten(1, (4, c))
+                        _write_pools(
+                            part, seen + _as_like(ends, lengths), pools[:, :, columns]
+                        )
                 sums[:, columns] = part
             counts = state.counts[block, r]
             width = 2 * hydra_weights.shape[2]
@@ -493,7 +536,16 @@ class StreamingRocket:
             ):
                 columns = slice(k * width, (k + 1) * width)
                 part = counts[:, columns].contiguous()
-                pooling.count(response, lengths, part)
+                for done, ends, out in _segments(reads, lengths):
+                    pooling.count(
+                        _window(response, done, ends),
+                        _as_like(ends - done, lengths),
+                        part,
+                    )
+                    if out is not None:
+                        at = (seen + _as_like(ends, lengths)).clamp(min=1)
+                        hydra = out[:, r, 4 * c :]
+                        hydra[:, columns] = part / at.to(torch.float64)[:, None]
                 counts[:, columns] = part
         # The last history + 1 rows of each stream, old rows where it read fewer.
         keep = lengths[:, None] + torch.arange(self.history + 1, device=x.device)
@@ -558,6 +610,36 @@ def _lengths(lengths, n_series, n_timepoints):
     return lengths
 
 
+def _write_pools(sums, seen, out):
+    """MultiRocket's four pools from running sums, into float32 ``out``.
+
+    ``sums``: (n, ..., combinations, 5); ``seen``: (n,) rows read; ``out``:
+    (n, ..., 4, combinations). Streams that read no row read 0 (-1 for MIPV).
+    """
+    count, positive, index, _, longest = sums.unbind(dim=-1)
+    seen = seen.to(torch.float64).clamp(min=1).reshape(-1, *[1] * (count.ndim - 1))
+    counted = count.clamp(min=1)
+    torch.div(count, seen, out=out.select(-2, 0))
+    torch.div(positive, counted, out=out.select(-2, 1))  # 0 where none
+    out.select(-2, 2).copy_(torch.where(count > 0, index / counted / seen, -1.0))
+    torch.div(longest, seen, out=out.select(-2, 3))
+
+
+def _segments(reads, lengths):
+    """``(done, ends, out)`` per read, then the rest to ``lengths`` (out None)."""
+    done = np.zeros(len(lengths), dtype=np.int64)
+    for ends, out in reads:
+        yield done, ends, out
+        done = ends
+    rest = lengths.cpu().numpy()
+    if np.any(rest > done):
+        yield done, rest, None
+
+
+def _as_like(values, like):
+    return torch.as_tensor(values, dtype=like.dtype, device=like.device)
+
+
 def _blocks(n, size):
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
@@ -565,8 +647,10 @@ def _blocks(n, size):
 def _window(X, start, stop):
     """Rows ``start[i]:stop[i]`` of each series, right-padded: (n, channels, width)."""
     width = int((stop - start).max()) if len(start) else 0
-    if not np.any(start):  # the first rows: a view, no copy
-        return X[:, :, :width]
+    first = np.unique(start[stop > start])
+    if len(first) <= 1:  # one start for every stream that reads: a view, no copy
+        begin = int(first[0]) if len(first) else 0
+        return X[:, :, begin : begin + width]
     index = torch.as_tensor(start, device=X.device)[:, None] + torch.arange(
         width, device=X.device
     )

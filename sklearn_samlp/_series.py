@@ -183,6 +183,38 @@ def _padded(series):
     return X, lengths
 
 
+def _check_rows(rows, name="rows"):
+    """``rows`` as ascending int64 row counts >= 1, or ValueError."""
+    array = np.asarray(rows)
+    if (
+        array.ndim != 1
+        or not len(array)
+        or not (
+            np.issubdtype(array.dtype, np.integer)
+            or (np.issubdtype(array.dtype, np.floating) and np.all(array % 1 == 0))
+        )
+        or np.any(array < 1)
+        or np.any(np.diff(array) <= 0)
+    ):
+        raise ValueError(
+            f"{name} must be strictly ascending whole row counts >= 1; got "
+            f"{np.array2string(array.ravel()[:10], separator=', ')}."
+        )
+    return array.astype(np.int64)
+
+
+def _prefix_rows(prefix_rows, longest):
+    """The prefix rows of ``prefix_rows`` that end before the longest series."""
+    if prefix_rows is None:
+        return np.empty(0, dtype=np.int64)
+    if np.ndim(prefix_rows) == 0:
+        k = int(prefix_rows)
+        rows = np.unique(np.ceil(np.arange(1, k + 1) * longest / k).astype(np.int64))
+    else:
+        rows = _check_rows(prefix_rows, "prefix_rows")
+    return rows[rows < longest]
+
+
 class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
     """Classifier of whole time series from features accumulated along each series.
 
@@ -227,6 +259,17 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
     n_groups : int, default=32
         Hydra's groups of 8 competing kernels per dilation and
         representation; 0 for none. Not used by ``head="mlp"``.
+    prefix_rows : int, array-like of int or None, default=None
+        Where the model also learns to answer before a series ends (see
+        :meth:`predict_proba_at`). None: one head, at each series' last row.
+        An int ``k``: ``k`` rows spread evenly up to the longest training
+        series (rows ``ceil(i * T / k)``, ``i = 1..k``), as aeon's early
+        classifiers place their decision points; or the row counts
+        themselves. One more head is fitted at each of these rows, on every
+        training series read that far (or to its end), with its own feature
+        scaling and calibration. Rows at or beyond every training series'
+        end add nothing: there the last-row head answers. Not with
+        ``head="mlp"``, whose row model answers at every row already.
     accumulator : {"input", "convolution"}, default="convolution"
         Only with ``head="mlp"``; see :class:`SignalAccumulativeClassifier`.
     decay : float or tuple of float, default=(0.5, 0.9, 0.99)
@@ -279,6 +322,19 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
     head_ : object
         The fitted ridge or logistic head, with ``coef_`` and ``intercept_``
         (and, for the ridge, ``alpha_`` and ``temperature_``).
+    prefix_rows_ : ndarray of int of shape (n_prefixes,)
+        With ``prefix_rows`` only: the rows, ascending, shorter than the
+        longest training series, at which a prefix head was fitted.
+    prefix_heads_ : list of (scaler, head)
+        With ``prefix_rows`` only: the head of each of ``prefix_rows_``.
+    held_out_proba_ : ndarray of shape (n_prefixes + 1, n_series, n_classes)
+        With ``prefix_rows`` only: each training series' probabilities at
+        each of ``prefix_rows_`` and, last, at its last row, from heads that
+        did not see it (the ridge's leave-one-out decisions, free with its
+        fit; 5-fold for the logistic head). Where a series ends before a
+        prefix row, the last row's. What an early decision rule is learned
+        from (:class:`SignalAccumulativeEarlyClassifier`), and a measure of
+        the calibration on prefixes.
     estimator_ : SignalAccumulativeClassifier
         Only with ``head="mlp"``: the row model, trained on standardised
         channels; it keeps no stream.
@@ -332,6 +388,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         "head": [StrOptions({"auto", "ridge", "logistic", "mlp"})],
         "n_combinations": [Interval(Integral, 1, None, closed="left")],
         "n_groups": [Interval(Integral, 0, None, closed="left")],
+        "prefix_rows": [None, Interval(Integral, 1, None, closed="left"), "array-like"],
         **{
             name: SignalAccumulativeClassifier._parameter_constraints[name]
             for name in _ROW_MODEL_PARAMS
@@ -344,6 +401,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         head="auto",
         n_combinations=2_500,
         n_groups=32,
+        prefix_rows=None,
         accumulator="convolution",
         decay=(0.5, 0.9, 0.99),
         convolution_decay=(0.9, 1.0),
@@ -363,6 +421,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         self.head = head
         self.n_combinations = n_combinations
         self.n_groups = n_groups
+        self.prefix_rows = prefix_rows
         self.accumulator = accumulator
         self.decay = decay
         self.convolution_decay = convolution_decay
@@ -468,8 +527,21 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         self.channel_mean_ = mean.astype(np.float32)
         self.channel_scale_ = scale.astype(np.float32)
         series = self._standardised(series)
-        for attribute in ("rocket_", "scaler_", "head_", "estimator_"):
+        for attribute in (
+            "rocket_",
+            "scaler_",
+            "head_",
+            "estimator_",
+            "prefix_rows_",
+            "prefix_heads_",
+            "held_out_proba_",
+        ):
             self.__dict__.pop(attribute, None)
+        if self.head == "mlp" and self.prefix_rows is not None:
+            raise ValueError(
+                "prefix_rows is for the closed-form heads; head='mlp' answers "
+                "at every row already (estimator_.predict_proba)."
+            )
         if self.head == "mlp":
             self._fit_row_model(series, y, sample_weight)
             return self
@@ -490,18 +562,49 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
             n_groups=self.n_groups,
             rng=seed,
         )
-        features = rocket.transform(X, lengths, device=self.device)
-        scaler = FeatureScaler().fit(features, rocket.feature_slices()["hydra"])
-        head = make_head(self.head, len(series))
-        head.fit(
-            scaler.transform(features[weighted]),
-            codes[weighted],
-            len(classes),
-            sample_weight[weighted],
+        prefix_rows = _prefix_rows(self.prefix_rows, lengths.max())
+        # One pass: the features at every prefix row, then at the last row.
+        features = rocket.transform(
+            X, lengths, rows=[*prefix_rows, lengths.max()], device=self.device
         )
+        fitted = [
+            self._fit_head(rocket, f, codes, len(classes), sample_weight)
+            for f in features
+        ]
         self.classes_ = classes
-        self.rocket_, self.scaler_, self.head_ = rocket, scaler, head
+        self.rocket_ = rocket
+        self.scaler_, self.head_ = fitted[-1][:2]
+        if self.prefix_rows is not None:
+            self.prefix_rows_ = prefix_rows
+            self.prefix_heads_ = [pair[:2] for pair in fitted[:-1]]
+            held_out = np.stack([pair[2] for pair in fitted])
+            ended = lengths[None, :] <= prefix_rows[:, None]  # then: the last row's
+            held_out[:-1][ended] = np.broadcast_to(held_out[-1], held_out[:-1].shape)[
+                ended
+            ]
+            self.held_out_proba_ = held_out
         return self
+
+    def _fit_head(self, rocket, features, codes, n_classes, sample_weight):
+        """(scaler, head, held-out probabilities) fitted to one read of the series."""
+        scaler = FeatureScaler().fit(features, rocket.feature_slices()["hydra"])
+        weighted = sample_weight > 0  # the others do not enter the head's fit
+        scaled = scaler.transform(features)
+        head = make_head(self.head, len(features))
+        keep = self.prefix_rows is not None
+        head.fit(
+            scaled[weighted],
+            codes[weighted],
+            n_classes,
+            sample_weight[weighted],
+            keep_held_out=keep,
+        )
+        held_out = None
+        if keep:  # series left out of the fit are held out already
+            held_out = head.predict_proba(scaled)
+            held_out[weighted] = head.held_out_proba_
+            del head.held_out_proba_
+        return scaler, head, held_out
 
     def _fit_row_model(self, series, y, sample_weight):
         """``head="mlp"``: the row model on every row, weighted towards the ends."""
@@ -546,6 +649,81 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
             X, lengths = _padded(series)
             features = self.rocket_.transform(X, lengths, device=self.device)
             return self.head_.predict_proba(self.scaler_.transform(features))
+
+    def predict_proba_at(self, X, rows=None):
+        """Class probabilities of each series after each of ``rows`` rows, in one pass.
+
+        Each series is read once, row by row from a fresh state, and its
+        features are read on the way at each of ``rows``: the same numbers
+        as :meth:`predict_proba` of the series cut after that many rows.
+        A series that has ended by a row answers from its last row there.
+        The probabilities at a prefix come from the prefix head fitted at
+        the largest of ``prefix_rows_`` not beyond it (the first one
+        before), so they are calibrated on prefixes; fitted without
+        ``prefix_rows``, from the last-row head, which is sure of itself on
+        short prefixes where it has no reason to be. For live streams of
+        rows, :meth:`SignalAccumulativeClassifier.predict_proba` is this at
+        every row.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_channels, n_timepoints), list of \
+                ndarray of shape (n_channels, n_timepoints_i), or ndarray of \
+                shape (n_series, n_timepoints)
+        rows : array-like of int, default=None
+            Ascending row counts, each at least 1; None: ``prefix_rows_``
+            and then each series' last row.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_rows, n_series, n_classes)
+            ``proba[j, k]``: series ``k`` after ``rows[j]`` rows (or all of
+            them).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_samlp import SignalAccumulativeSeriesClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(40, 1, 30))
+        >>> y = np.arange(40) % 2
+        >>> X[y == 1, :, 20:] += 2.0  # the classes differ from row 21 on
+        >>> clf = SignalAccumulativeSeriesClassifier(prefix_rows=6, random_state=0)
+        >>> clf = clf.fit(X, y)
+        >>> proba = clf.predict_proba_at(X, rows=[10, 30])
+        >>> proba.shape
+        (2, 40, 2)
+        >>> bool(proba[0].max(axis=1).mean() < proba[1].max(axis=1).mean())
+        True
+        """
+        check_is_fitted(self)
+        if hasattr(self, "estimator_"):
+            raise TypeError(
+                "predict_proba_at reads the closed-form heads; with head='mlp' "
+                "the row model answers at every row: estimator_.predict_proba "
+                "on series_to_rows(X)."
+            )
+        series = self._standardised(self._series(X, reset=False))
+        X, lengths = _padded(series)
+        prefix_rows = getattr(self, "prefix_rows_", np.empty(0, dtype=np.int64))
+        if rows is None:
+            rows = np.r_[prefix_rows, lengths.max()]
+        rows = _check_rows(rows)
+        with torch_threads(self.n_threads):
+            features = self.rocket_.transform(X, lengths, rows=rows, device=self.device)
+        proba = np.empty((len(rows), len(X), len(self.classes_)))
+        for j, (row, f) in enumerate(zip(rows, features)):
+            ended = lengths <= row
+            proba[j, ended] = self.head_.predict_proba(self.scaler_.transform(f[ended]))
+            if ended.all():
+                continue
+            head = np.searchsorted(prefix_rows, row, side="right") - 1
+            if len(prefix_rows):
+                scaler, model = self.prefix_heads_[max(head, 0)]
+            else:
+                scaler, model = self.scaler_, self.head_
+            proba[j, ~ended] = model.predict_proba(scaler.transform(f[~ended]))
+        return proba
 
     def _row_model_proba(self, series):
         rows, stream_ids = series_to_rows(series)

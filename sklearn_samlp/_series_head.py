@@ -18,6 +18,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import LabelBinarizer
 
 ALPHAS = np.logspace(-3, 3, 10)  # MiniRocket's grid
@@ -81,7 +82,7 @@ def _temperature(logits, codes, sample_weight):
 class RidgeHead:
     """Ridge on ``±1`` indicators, leave-one-out alpha, calibrated softmax."""
 
-    def fit(self, X, codes, n_classes, sample_weight):
+    def fit(self, X, codes, n_classes, sample_weight, keep_held_out=False):
         binarizer = LabelBinarizer(neg_label=-1, pos_label=1).fit(np.arange(n_classes))
         Y = binarizer.transform(codes).astype(np.float64)
         ridge = RidgeCV(alphas=ALPHAS, scoring=_neg_mse, store_cv_results=True)
@@ -89,6 +90,10 @@ class RidgeHead:
         best = int(np.flatnonzero(ALPHAS == ridge.alpha_)[0])
         held_out = ridge.cv_results_[..., best].reshape(len(X), -1)
         self.temperature_ = _temperature(_logits(held_out), codes, sample_weight)
+        if keep_held_out:  # leave-one-out: free with the fit
+            self.held_out_proba_ = softmax(
+                self.temperature_ * _logits(held_out), axis=1
+            )
         self.coef_ = np.atleast_2d(ridge.coef_).astype(np.float32)
         self.intercept_ = np.atleast_1d(ridge.intercept_).astype(np.float32)
         self.alpha_ = float(ridge.alpha_)
@@ -104,8 +109,17 @@ class RidgeHead:
 class LogisticHead:
     """Multinomial logistic regression: probabilities by its own likelihood."""
 
-    def fit(self, X, codes, n_classes, sample_weight):
+    def fit(self, X, codes, n_classes, sample_weight, keep_held_out=False):
         model = LogisticRegression(C=1.0, max_iter=300)
+        if keep_held_out:  # 5-fold: held-out probabilities of every series
+            self.held_out_proba_ = cross_val_predict(
+                model,
+                X,
+                codes,
+                cv=StratifiedKFold(_folds(codes)),
+                method="predict_proba",
+                params={"sample_weight": sample_weight},
+            )
         model.fit(X, codes, sample_weight=sample_weight)
         coef, intercept = model.coef_, model.intercept_
         if coef.shape[0] == 1:  # binary: one row for class 1
@@ -122,6 +136,11 @@ class LogisticHead:
 
     def predict_proba(self, X):
         return softmax(self.decision_function(X).astype(np.float64), axis=1)
+
+
+def _folds(codes):
+    """5 folds, or as many as the rarest class has series (at least 2)."""
+    return int(np.clip(np.bincount(codes).min(), 2, 5))
 
 
 def make_head(head, n_series):

@@ -59,6 +59,11 @@ def save_series_estimator(estimator, path):
             "holds a row model: save that one (estimator_.save) or pickle the "
             "whole estimator with joblib."
         )
+    if hasattr(estimator, "prefix_heads_"):
+        raise TypeError(
+            "save writes one head; a model fitted with prefix_rows holds one "
+            "per prefix row: pickle it with joblib, or refit without them."
+        )
     params = estimator.get_params()
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a generator cannot be saved
