@@ -5,6 +5,7 @@
 
 from ._classifier import SignalAccumulativeClassifier
 from ._console import EpochProgressBar
+from ._early import SignalAccumulativeEarlyClassifier
 from ._evaluation import prequential_score
 from ._series import SignalAccumulativeSeriesClassifier, rows_to_series, series_to_rows
 from ._stream_checks import StreamIdWarning
@@ -16,6 +17,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "EpochProgressBar",
     "SignalAccumulativeClassifier",
+    "SignalAccumulativeEarlyClassifier",
     "SignalAccumulativeMLP",
     "SignalAccumulativeSeriesClassifier",
     "StreamIdWarning",

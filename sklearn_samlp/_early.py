@@ -1,0 +1,302 @@
+"""SignalAccumulativeEarlyClassifier: a label per series before it ends.
+
+The series model answers, calibrated, at a set of prefix rows (its prefix
+heads); an early classifier adds a stopping rule: answer at the first of
+those rows where the top probability reaches a threshold and the label has
+not changed for a number of rows in a row. The threshold and that number are
+chosen on the training series' held-out probabilities (leave-one-out, free
+with the ridge's fit), to maximise the harmonic mean of accuracy and
+earliness, or to minimise a stated cost of error against rows read.
+"""
+
+# Authors: The sklearn_samlp developers
+# SPDX-License-Identifier: Apache-2.0
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._series import SignalAccumulativeSeriesClassifier
+
+__all__ = ["SignalAccumulativeEarlyClassifier"]
+
+_CONSISTENCY = (1, 2, 3)  # decisions in a row that must agree
+_N_LEVELS = 200  # thresholds tried: quantiles of the held-out top probabilities
+
+
+def _decide(proba, prefix_rows, lengths, threshold, consistency):
+    """Label, decision row and read index of each series under one rule.
+
+    ``proba``: (n_prefixes + 1, n_series, n_classes), the last entry at each
+    series' last row; entries at prefix rows a series does not reach are
+    ignored. A series that never meets the rule is decided at its last row.
+    """
+    n_points, n_series = proba.shape[:2]
+    reached = np.ones((n_points, n_series), dtype=bool)
+    reached[:-1] = prefix_rows[:, None] < lengths[None, :]
+    labels = proba.argmax(axis=2)
+    sure = (proba.max(axis=2) >= threshold) & reached
+    # ``consistency`` reached decisions in a row with the same label.
+    agree = np.ones_like(sure)
+    for lag in range(1, consistency):
+        same = np.zeros_like(sure)
+        same[lag:] = (labels[lag:] == labels[:-lag]) & reached[:-lag]
+        agree &= same
+    stop = sure & agree
+    stop[-1] = True  # the last row always answers
+    first = stop.argmax(axis=0)
+    rows = np.r_[prefix_rows, 0][first]
+    rows = np.where(first == n_points - 1, lengths, np.minimum(rows, lengths))
+    return labels[first, np.arange(n_series)], rows
+
+
+def _scores(correct, earliness, weight):
+    accuracy = np.average(correct, weights=weight)
+    earliness = np.average(earliness, weights=weight)
+    kept = 1.0 - earliness
+    hm = 0.0 if accuracy + kept == 0 else 2 * accuracy * kept / (accuracy + kept)
+    return accuracy, earliness, hm
+
+
+class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
+    """Early classifier of series: a calibrated answer as soon as it is sure enough.
+
+    A :class:`SignalAccumulativeSeriesClassifier` fitted with
+    ``prefix_rows=n_decisions`` answers at each of those rows with
+    probabilities calibrated on prefixes. :meth:`early_predict` reads each
+    series once and answers at the first decision row where the top
+    probability reaches ``threshold_`` and the label agrees with the
+    previous ``consistency_ - 1`` decision rows' (at the series' last row
+    otherwise). Both are learned from the training series' held-out
+    probabilities (``estimator_.held_out_proba_``): the pair with the best
+    harmonic mean of accuracy and earliness, as aeon's early classifiers are
+    judged, or, given ``earliness_cost``, the least expected cost. Fitting
+    is the series model's one pass and one ridge fit per decision row.
+
+    :meth:`predict` and :meth:`predict_proba` answer at each series' last
+    row, exactly as the series model does: the early machinery does not
+    cost the full-series answer.
+
+    Parameters
+    ----------
+    n_decisions : int, default=20
+        Decision rows, spread evenly up to the longest training series (as
+        aeon's ``classification_points``).
+    earliness_cost : float in [0, 1] or None, default=None
+        None: choose the rule that maximises the harmonic mean of accuracy
+        and (1 - earliness) on the held-out training probabilities. A float
+        ``c``: the rule that minimises ``(1 - c) * error + c * earliness``,
+        earliness being the fraction of a series read when it is decided;
+        0 answers as late as helps accuracy, 1 as early as possible.
+    estimator : SignalAccumulativeSeriesClassifier or None, default=None
+        The series model, cloned and fitted with ``prefix_rows=n_decisions``;
+        None: ``SignalAccumulativeSeriesClassifier(random_state=random_state)``.
+    random_state : int, RandomState instance or None, default=None
+        Only when ``estimator`` is None.
+
+    Attributes
+    ----------
+    estimator_ : SignalAccumulativeSeriesClassifier
+    classes_ : ndarray of shape (n_classes,)
+    decision_rows_ : ndarray of int
+        The prefix rows at which a series can be decided (then its last row).
+    threshold_ : float
+        Least top probability that decides.
+    consistency_ : int
+        Decision rows in a row that must agree on the label.
+    held_out_scores_ : dict
+        ``accuracy``, ``earliness`` and ``harmonic_mean`` of the chosen rule
+        on the held-out training probabilities.
+
+    See Also
+    --------
+    SignalAccumulativeSeriesClassifier.predict_proba_at : Probabilities at rows.
+
+    Notes
+    -----
+    Earliness is ``rows read / rows of the series``, averaged over series
+    (as in aeon); a series decided at its last row has earliness 1. A series
+    shorter than a decision row is decided at its end at the latest.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_samlp import SignalAccumulativeEarlyClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(80, 1, 40))
+    >>> y = np.arange(80) % 2
+    >>> X[y == 1, :, 10:] += 1.5  # the classes part from row 11 on
+    >>> clf = SignalAccumulativeEarlyClassifier(random_state=0).fit(X[:60], y[:60])
+    >>> labels, rows = clf.early_predict(X[60:])
+    >>> bool((labels == y[60:]).mean() > 0.9), bool(rows.mean() < 40)
+    (True, True)
+    """
+
+    _parameter_constraints: dict = {
+        "n_decisions": [Interval(Integral, 1, None, closed="left")],
+        "earliness_cost": [None, Interval(Real, 0, 1, closed="both")],
+        "estimator": [None, HasMethods(["fit", "predict_proba_at"])],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self, n_decisions=20, earliness_cost=None, estimator=None, random_state=None
+    ):
+        self.n_decisions = n_decisions
+        self.earliness_cost = earliness_cost
+        self.estimator = estimator
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the series model with its prefix heads, then the stopping rule.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_channels, n_timepoints), list of \
+                ndarray of shape (n_channels, n_timepoints_i), or ndarray of \
+                shape (n_series, n_timepoints)
+        y : array-like of shape (n_series,)
+        sample_weight : array-like of shape (n_series,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        if self.estimator is None:
+            estimator = SignalAccumulativeSeriesClassifier(
+                random_state=self.random_state
+            )
+        else:
+            estimator = clone(self.estimator)
+        estimator.set_params(prefix_rows=self.n_decisions)
+        estimator.fit(X, y, sample_weight=sample_weight)  # validates X, y
+        lengths = _lengths(estimator, X)
+        codes = np.searchsorted(estimator.classes_, column_or_1d(y))
+        weight = (
+            np.ones(len(codes)) if sample_weight is None else np.asarray(sample_weight)
+        )
+        proba = estimator.held_out_proba_
+        prefix_rows = estimator.prefix_rows_
+        best = None
+        levels = np.unique(
+            np.r_[np.quantile(proba.max(axis=2), np.linspace(0, 1, _N_LEVELS)), 1.0]
+        )
+        for consistency in _CONSISTENCY:
+            for threshold in levels:
+                labels, rows = _decide(
+                    proba, prefix_rows, lengths, threshold, consistency
+                )
+                scores = _scores(labels == codes, rows / lengths, weight)
+                objective = (
+                    scores[2]
+                    if self.earliness_cost is None
+                    else -(1 - self.earliness_cost) * (1 - scores[0])
+                    - self.earliness_cost * scores[1]
+                )
+                # Ties: the later, surer rule (higher threshold, then consistency).
+                if best is None or objective >= best[0]:
+                    best = (objective, threshold, consistency, scores)
+        _, self.threshold_, self.consistency_, scores = best
+        self.threshold_ = float(self.threshold_)
+        self.held_out_scores_ = dict(
+            zip(("accuracy", "earliness", "harmonic_mean"), map(float, scores))
+        )
+        self.estimator_ = estimator
+        self.classes_ = estimator.classes_
+        self.decision_rows_ = prefix_rows
+        return self
+
+    def early_predict(self, X):
+        """Label of each series and the row at which it was decided.
+
+        Each series is read once (:meth:`SignalAccumulativeSeriesClassifier.\
+predict_proba_at` at ``decision_rows_``); the answer at a row depends only
+        on the rows up to it.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_channels, n_timepoints), list of \
+                ndarray of shape (n_channels, n_timepoints_i), or ndarray of \
+                shape (n_series, n_timepoints)
+
+        Returns
+        -------
+        y : ndarray of shape (n_series,)
+        rows : ndarray of int of shape (n_series,)
+            Rows read when each series was decided (at most its length).
+        """
+        check_is_fitted(self)
+        lengths = _lengths(self.estimator_, X)
+        # Then a row beyond every series' end: each one's last row.
+        last = max(
+            lengths.max(),
+            self.decision_rows_[-1] + 1 if len(self.decision_rows_) else 1,
+        )
+        rows = np.r_[self.decision_rows_, last]
+        proba = self.estimator_.predict_proba_at(X, rows=rows)
+        labels, decided = _decide(
+            proba, self.decision_rows_, lengths, self.threshold_, self.consistency_
+        )
+        return self.classes_[labels], decided
+
+    def early_score(self, X, y):
+        """Accuracy, earliness and their harmonic mean of :meth:`early_predict`.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_channels, n_timepoints), list of \
+                ndarray of shape (n_channels, n_timepoints_i), or ndarray of \
+                shape (n_series, n_timepoints)
+        y : array-like of shape (n_series,)
+
+        Returns
+        -------
+        scores : dict
+            ``accuracy``, ``earliness`` (mean fraction of a series read) and
+            ``harmonic_mean`` of accuracy and 1 - earliness.
+        """
+        labels, rows = self.early_predict(X)
+        lengths = _lengths(self.estimator_, X)
+        scores = _scores(labels == column_or_1d(y), rows / lengths, None)
+        return dict(zip(("accuracy", "earliness", "harmonic_mean"), map(float, scores)))
+
+    def predict_proba(self, X):
+        """Class probabilities of each series at its last row (the series model's).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_channels, n_timepoints), list of \
+                ndarray of shape (n_channels, n_timepoints_i), or ndarray of \
+                shape (n_series, n_timepoints)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_series, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X):
+        """Class of each series at its last row (the series model's).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_series, n_channels, n_timepoints), list of \
+                ndarray of shape (n_channels, n_timepoints_i), or ndarray of \
+                shape (n_series, n_timepoints)
+
+        Returns
+        -------
+        y : ndarray of shape (n_series,)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+
+def _lengths(estimator, X):
+    """Rows of each series of ``X``, validated as ``estimator`` takes them."""
+    return np.array([s.shape[1] for s in estimator._series(X, reset=False)])
