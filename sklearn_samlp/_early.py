@@ -65,7 +65,7 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
     """Early classifier of series: a calibrated answer as soon as it is sure enough.
 
     A :class:`SignalAccumulativeSeriesClassifier` fitted with
-    ``prefix_rows=n_decisions`` answers at each of those rows with
+    ``prefix_rows=decision_rows`` answers at each of those rows with
     probabilities calibrated on prefixes. :meth:`early_predict` reads each
     series once and answers at the first decision row where the top
     probability reaches ``threshold_`` and the label agrees with the
@@ -82,9 +82,11 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_decisions : int, default=20
-        Decision rows, spread evenly up to the longest training series (as
-        aeon's ``classification_points``).
+    decision_rows : int or array-like of int, default=20
+        An int ``k``: ``k`` decision rows spread evenly up to the longest
+        training series; or the rows themselves, ascending (aeon's
+        ``classification_points``). Passed to the series model as its
+        ``prefix_rows``.
     earliness_cost : float in [0, 1] or None, default=None
         None: choose the rule that maximises the harmonic mean of accuracy
         and (1 - earliness) on the held-out training probabilities. A float
@@ -92,7 +94,7 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
         earliness being the fraction of a series read when it is decided;
         0 answers as late as helps accuracy, 1 as early as possible.
     estimator : SignalAccumulativeSeriesClassifier or None, default=None
-        The series model, cloned and fitted with ``prefix_rows=n_decisions``;
+        The series model, cloned and fitted with ``prefix_rows=decision_rows``;
         None: ``SignalAccumulativeSeriesClassifier(random_state=random_state)``.
     random_state : int, RandomState instance or None, default=None
         Only when ``estimator`` is None.
@@ -136,16 +138,16 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_decisions": [Interval(Integral, 1, None, closed="left")],
+        "decision_rows": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "earliness_cost": [None, Interval(Real, 0, 1, closed="both")],
         "estimator": [None, HasMethods(["fit", "predict_proba_at"])],
         "random_state": ["random_state"],
     }
 
     def __init__(
-        self, n_decisions=20, earliness_cost=None, estimator=None, random_state=None
+        self, decision_rows=20, earliness_cost=None, estimator=None, random_state=None
     ):
-        self.n_decisions = n_decisions
+        self.decision_rows = decision_rows
         self.earliness_cost = earliness_cost
         self.estimator = estimator
         self.random_state = random_state
@@ -172,7 +174,7 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
             )
         else:
             estimator = clone(self.estimator)
-        estimator.set_params(prefix_rows=self.n_decisions)
+        estimator.set_params(prefix_rows=self.decision_rows)
         estimator.fit(X, y, sample_weight=sample_weight)  # validates X, y
         lengths = _lengths(estimator, X)
         codes = np.searchsorted(estimator.classes_, column_or_1d(y))
