@@ -1,4 +1,4 @@
-"""Early classification: SignalAccumulativeEarlyClassifier against aeon's early classifiers.
+"""Early classification: ours against aeon's TEASER and probability-threshold rule.
 
 On the archives' official splits of the four bundled sets, in one process:
 accuracy, earliness (mean fraction of a series read when it is decided),

@@ -109,6 +109,10 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
         Least top probability that decides.
     consistency_ : int
         Decision rows in a row that must agree on the label.
+    n_features_in_ : int
+        With 2-D ``X`` only: the series model's.
+    feature_names_in_ : ndarray of str
+        With 2-D ``X`` with column names only: the series model's.
     held_out_scores_ : dict
         ``accuracy``, ``earliness`` and ``harmonic_mean`` of the chosen rule
         on the held-out training probabilities.
@@ -130,10 +134,11 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(80, 1, 40))
     >>> y = np.arange(80) % 2
-    >>> X[y == 1, :, 10:] += 1.5  # the classes part from row 11 on
+    >>> X[y == 1, :, 5:] += 1.5  # the classes part from row 6 on
     >>> clf = SignalAccumulativeEarlyClassifier(random_state=0).fit(X[:60], y[:60])
-    >>> labels, rows = clf.early_predict(X[60:])
-    >>> bool((labels == y[60:]).mean() > 0.9), bool(rows.mean() < 40)
+    >>> labels, rows = clf.early_predict(X[60:])  # rows: when each was decided
+    >>> scores = clf.early_score(X[60:], y[60:])
+    >>> bool(scores["accuracy"] > 0.8), bool(scores["earliness"] < 0.5)
     (True, True)
     """
 
@@ -209,6 +214,10 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
         )
         self.estimator_ = estimator
         self.classes_ = estimator.classes_
+        for attribute in ("n_features_in_", "feature_names_in_"):  # 2-D fits
+            self.__dict__.pop(attribute, None)
+            if hasattr(estimator, attribute):
+                setattr(self, attribute, getattr(estimator, attribute))
         self.decision_rows_ = prefix_rows
         return self
 

@@ -4,6 +4,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_samlp import (
     SignalAccumulativeClassifier,
+    SignalAccumulativeEarlyClassifier,
     SignalAccumulativeSeriesClassifier,
 )
 
@@ -49,6 +50,8 @@ SERIES_SAMPLE_WEIGHT_XFAIL = {
 
 
 def expected_failed_checks(estimator):
+    if isinstance(estimator, SignalAccumulativeEarlyClassifier):
+        return SERIES_SAMPLE_WEIGHT_XFAIL
     if isinstance(estimator, SignalAccumulativeSeriesClassifier):
         if estimator.head != "mlp":
             return SERIES_SAMPLE_WEIGHT_XFAIL
@@ -70,6 +73,15 @@ def expected_failed_checks(estimator):
         # 2-D X is (n_series, n_timepoints): univariate series.
         SignalAccumulativeSeriesClassifier(n_combinations=336, random_state=0),
         SignalAccumulativeSeriesClassifier(head="mlp", **CHEAP),
+        SignalAccumulativeSeriesClassifier(
+            n_combinations=336, prefix_rows=3, random_state=0
+        ),
+        SignalAccumulativeEarlyClassifier(
+            decision_rows=3,
+            estimator=SignalAccumulativeSeriesClassifier(
+                n_combinations=336, random_state=0
+            ),
+        ),
     ],
     expected_failed_checks=expected_failed_checks,
 )

@@ -1,0 +1,158 @@
+"""Answers before a series ends: predict_proba_at, prefix heads, the early classifier."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from sklearn_samlp import (
+    SignalAccumulativeEarlyClassifier,
+    SignalAccumulativeSeriesClassifier,
+)
+
+CHEAP = dict(n_combinations=336, n_groups=4, random_state=0)
+
+
+def late_split(n_series=80, length=40, part=20, seed=0):
+    """Two classes alike up to row ``part``, then one of them rises."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n_series) % 2
+    X = rng.normal(size=(n_series, 1, length)).astype(np.float32)
+    X[y == 1, :, part:] += 1.5
+    return X, y
+
+
+def ragged(X, seed=0):
+    rng = np.random.default_rng(seed)
+    return [x[:, : rng.integers(5, x.shape[1] + 1)] for x in X]
+
+
+def test_predict_proba_at_is_predict_proba_of_the_cut_series():
+    X, y = late_split()
+    clf = SignalAccumulativeSeriesClassifier(prefix_rows=4, **CHEAP).fit(X, y)
+    series = ragged(X[:12])
+    rows = [3, 10, 25, 40]
+    proba = clf.predict_proba_at(series, rows=rows)
+    assert proba.shape == (4, 12, 2)
+    for j, row in enumerate(rows):
+        for k, s in enumerate(series):
+            if s.shape[1] <= row:  # ended: the last-row head on the whole series
+                expected = clf.predict_proba([s])[0]
+                np.testing.assert_allclose(proba[j, k], expected, atol=1e-5)
+    # Read alone, a series answers the same as read with the others.
+    alone = clf.predict_proba_at(series[:1], rows=rows)
+    np.testing.assert_allclose(alone[:, 0], proba[:, 0], atol=1e-5)
+
+
+def test_prefix_heads_are_unsure_before_the_classes_part():
+    X, y = late_split()
+    Xt, yt = late_split(seed=1)
+    clf = SignalAccumulativeSeriesClassifier(prefix_rows=8, **CHEAP).fit(X, y)
+    assert list(clf.prefix_rows_) == [5, 10, 15, 20, 25, 30, 35]
+    proba = clf.predict_proba_at(Xt, rows=[10, 40])
+    early_top, late_top = proba[:, :, :].max(axis=2).mean(axis=1)
+    early_accuracy = np.mean(proba[0].argmax(axis=1) == yt)
+    # Before row 21 the classes are alike: the answer is a coin flip, and the
+    # probabilities say so; at the end it is right and sure.
+    assert early_accuracy < 0.75 and early_top < 0.75
+    assert np.mean(proba[1].argmax(axis=1) == yt) > 0.95 and late_top > 0.85
+    held = clf.held_out_proba_
+    assert held.shape == (8, 80, 2)
+    np.testing.assert_allclose(held.sum(axis=2), 1.0)
+
+
+def test_prefix_heads_leave_the_last_row_answer_unchanged():
+    X, y = late_split()
+    plain = SignalAccumulativeSeriesClassifier(**CHEAP).fit(X, y)
+    prefixed = SignalAccumulativeSeriesClassifier(prefix_rows=5, **CHEAP).fit(X, y)
+    np.testing.assert_allclose(
+        prefixed.predict_proba(X), plain.predict_proba(X), atol=1e-6
+    )
+
+
+def test_early_classifier_answers_once_it_can():
+    # The classes part at row 9 of 40: waiting for it pays in harmonic mean
+    # (a coin flip at row 5 would score about 0.64).
+    X, y = late_split(n_series=120, part=8)
+    Xt, yt = late_split(part=8, seed=1)
+    clf = SignalAccumulativeEarlyClassifier(
+        decision_rows=8, estimator=SignalAccumulativeSeriesClassifier(**CHEAP)
+    ).fit(X, y)
+    labels, rows = clf.early_predict(Xt)
+    assert np.mean(labels == yt) > 0.85  # a coin flip: 0.5
+    # Not before the classes part, and well before the end.
+    assert rows.min() >= 10 and rows.mean() < 25
+    assert set(rows) <= set(clf.decision_rows_) | {40}
+    scores = clf.early_score(Xt, yt)
+    assert scores["accuracy"] == pytest.approx(np.mean(labels == yt))
+    assert scores["earliness"] == pytest.approx(np.mean(rows / 40))
+    # The full-series answer is the series model's.
+    np.testing.assert_array_equal(clf.predict(Xt), clf.estimator_.predict(Xt))
+
+
+@pytest.mark.parametrize("cost, first", [(1.0, True), (0.0, False)])
+def test_earliness_cost_moves_the_decisions(cost, first):
+    X, y = late_split()
+    clf = SignalAccumulativeEarlyClassifier(
+        decision_rows=8,
+        earliness_cost=cost,
+        estimator=SignalAccumulativeSeriesClassifier(**CHEAP),
+    ).fit(X, y)
+    _, rows = clf.early_predict(X)
+    if first:  # reading costs everything: answer at the first decision row
+        assert np.all(rows == clf.decision_rows_[0])
+    else:  # errors cost everything: no earlier than the classes part
+        assert rows.min() >= 20
+        assert clf.held_out_scores_["accuracy"] > 0.95
+
+
+def test_early_classifier_on_ragged_series_and_pickles():
+    X, y = late_split()
+    series = ragged(X)
+    clf = SignalAccumulativeEarlyClassifier(
+        decision_rows=5, estimator=SignalAccumulativeSeriesClassifier(**CHEAP)
+    ).fit(series, y)
+    labels, rows = clf.early_predict(series)
+    assert np.all(rows <= [s.shape[1] for s in series]) and np.all(rows >= 1)
+    loaded = pickle.loads(pickle.dumps(clf))
+    again, again_rows = loaded.early_predict(series)
+    np.testing.assert_array_equal(again, labels)
+    np.testing.assert_array_equal(again_rows, rows)
+
+
+@pytest.mark.parametrize("rows", [[5, 3], [0, 4], [2.5], [], [[1, 2]]], ids=str)
+def test_bad_rows_are_refused(rows):
+    X, y = late_split(n_series=20)
+    clf = SignalAccumulativeSeriesClassifier(**CHEAP).fit(X, y)
+    with pytest.raises(ValueError, match="rows must be"):
+        clf.predict_proba_at(X, rows=rows)
+    with pytest.raises(ValueError, match="prefix_rows must be"):
+        SignalAccumulativeSeriesClassifier(prefix_rows=rows, **CHEAP).fit(X, y)
+
+
+def test_prefix_rows_with_the_row_model_is_refused_and_changes_nothing():
+    X, y = late_split(n_series=20)
+    clf = SignalAccumulativeSeriesClassifier(**CHEAP).fit(X, y)
+    before = clf.predict_proba(X)
+    clf.set_params(head="mlp", prefix_rows=3)
+    with pytest.raises(ValueError, match="prefix_rows is for the closed-form"):
+        clf.fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_save_of_prefix_heads_is_refused(tmp_path):
+    X, y = late_split(n_series=20)
+    clf = SignalAccumulativeSeriesClassifier(prefix_rows=3, **CHEAP).fit(X, y)
+    with pytest.raises(TypeError, match="pickle it"):
+        clf.save(tmp_path / "model.pt")
+    assert not list(tmp_path.iterdir())
+
+
+def test_nan_in_a_series_is_refused_by_early_predict():
+    X, y = late_split(n_series=20)
+    clf = SignalAccumulativeEarlyClassifier(
+        decision_rows=3, estimator=SignalAccumulativeSeriesClassifier(**CHEAP)
+    ).fit(X, y)
+    X[0, 0, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.early_predict(X)
