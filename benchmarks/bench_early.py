@@ -107,6 +107,10 @@ def aeon_rows(name, train, test, points, seed):
         fitted = time.perf_counter()
         accuracy, earliness, hm = model.score(X_test, y_test)
         done = time.perf_counter()
+        print(
+            f"  {name}: {type(model).__name__} HM {hm:.3f} in {done - start:.0f} s",
+            flush=True,
+        )
         used = model._classification_points  # what it kept of ``points``
         curve = []
         for f in FRACTIONS:
@@ -159,11 +163,25 @@ def update_cost(clf, S_test):
     return 1e6 * (time.perf_counter() - start) / lengths.sum()
 
 
+def _ours_row(name, train, test, points, n_seeds):
+    results = [ours(train, test, points, seed) for seed in range(n_seeds)]
+    scores = np.array([list(r[1].values()) for r in results])
+    mean, sd = scores.mean(0), scores.std(0)
+    fit_s = np.mean([r[2] for r in results])
+    predict_s = np.mean([r[3] for r in results])
+    return (
+        f"| {name} | ours ({n_seeds} seeds) | {mean[0]:.3f} ± {sd[0]:.3f} "
+        f"| {mean[1]:.3f} ± {sd[1]:.3f} | {mean[2]:.3f} ± {sd[2]:.3f} "
+        f"| {fit_s:.1f} | {predict_s:.1f} |"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-aeon", action="store_true")
+    parser.add_argument("--no-ours", action="store_true", help="aeon's only")
     parser.add_argument("--sets", nargs="*", default=list(LOADERS))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -182,21 +200,15 @@ def main():
         test = rows_to_series(X_te, ids_te, y_te)
         length = max(s.shape[1] for s in (*train[0], *test[0]))
         points = decision_points(length)
-        results = [ours(train, test, points, seed) for seed in range(args.seeds)]
-        scores = np.array([[r[1][k] for k in r[1]] for r in results])
-        mean, sd = scores.mean(0), scores.std(0)
-        fit_s = np.mean([r[2] for r in results])
-        predict_s = np.mean([r[3] for r in results])
-        table.append(
-            f"| {name} | ours ({args.seeds} seeds) | {mean[0]:.3f} ± {sd[0]:.3f} "
-            f"| {mean[1]:.3f} ± {sd[1]:.3f} | {mean[2]:.3f} ± {sd[2]:.3f} "
-            f"| {fit_s:.1f} | {predict_s:.1f} |"
-        )
-        clf = results[0][0]
-        accuracy, ece = prefix_curve(train, test, 0)
-        curves[name] = {"ours": accuracy}
-        full = clf.score(*test)
-        calibration.append((name, ece, full, update_cost(clf, test[0])))
+        if not args.no_ours:
+            table.append(_ours_row(name, train, test, points, args.seeds))
+            accuracy, ece = prefix_curve(train, test, 0)
+            curves[name] = {"ours": accuracy}
+            clf = SignalAccumulativeEarlyClassifier(
+                decision_rows=points, random_state=0
+            )
+            clf.fit(*train)
+            calibration.append((name, ece, clf.score(*test), update_cost(clf, test[0])))
         if not args.no_aeon:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", category=UserWarning)
@@ -207,8 +219,8 @@ def main():
                         f"| {name} | {model} | {acc:.3f} | {earl:.3f} | {hm:.3f} "
                         f"| {fit_t:.1f} | {pred_t:.1f} |"
                     )
-                    curves[name][model] = curve
-        print(table[-1 if args.no_aeon else -3], flush=True)
+                    curves.setdefault(name, {})[model] = curve
+        print(table[-1], flush=True)
     print("\n" + "\n".join(table))
     print(
         "\nCalibration of ours on prefixes (seed 0): expected calibration error "
@@ -224,7 +236,8 @@ def main():
     for name, ece, full, cost in calibration:
         cells = " | ".join(f"{e:.3f}" for e in ece)
         print(f"| {name} | {cells} | {full:.3f} | {cost:.0f} |")
-    _plot(curves)
+    if not args.no_ours:
+        _plot(curves)
 
 
 def _plot(curves):

@@ -15,11 +15,13 @@ earliness, or to minimise a stated cost of error against rows read.
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._series import SignalAccumulativeSeriesClassifier
+from ._threads import torch_threads
 
 __all__ = ["SignalAccumulativeEarlyClassifier"]
 
@@ -105,6 +107,9 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
     decision_rows_ : ndarray of int
         The prefix rows at which a series can be decided (then its last row).
+    max_length_ : int
+        Rows of the longest training series: where :meth:`update` decides a
+        stream that is still open.
     threshold_ : float
         Least top probability that decides.
     consistency_ : int
@@ -219,6 +224,9 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
             if hasattr(estimator, attribute):
                 setattr(self, attribute, getattr(estimator, attribute))
         self.decision_rows_ = prefix_rows
+        self.max_length_ = int(lengths.max())
+        self.__dict__.pop("_open", None)  # streams of an earlier fit
+        self.__dict__.pop("_decided", None)
         return self
 
     def early_predict(self, X):
@@ -253,6 +261,142 @@ predict_proba_at` at ``decision_rows_``); the answer at a row depends only
             proba, self.decision_rows_, lengths, self.threshold_, self.consistency_
         )
         return self.classes_[labels], decided
+
+    def update(self, X, stream_ids):
+        """Read new rows of open streams; return the streams decided now.
+
+        The live form of :meth:`early_predict`: each stream's features are
+        carried from call to call (O(1) work and state per row, whatever it
+        has read), and the stopping rule is applied at each decision row it
+        crosses. A stream still undecided at the longest training series'
+        length (``max_length_``) is decided there by the last-row head. A
+        decided stream is closed: its state is dropped, and rows for it are
+        refused until :meth:`reset_streams` forgets it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_channels)
+            New rows, in time order within each stream.
+        stream_ids : array-like of shape (n_rows,)
+            The stream of each row (any hashable labels).
+
+        Returns
+        -------
+        ids : list
+            The streams decided by these rows, in order of first appearance.
+        y : ndarray of shape (len(ids),)
+        rows : ndarray of int of shape (len(ids),)
+            Rows each had read when it was decided.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=np.float32, input_name="X")
+        stream_ids = column_or_1d(np.asarray(stream_ids, dtype=object))
+        if len(stream_ids) != len(X):
+            raise ValueError(
+                f"X has {len(X)} rows but stream_ids has {len(stream_ids)}."
+            )
+        estimator = self.estimator_
+        if X.shape[1] != estimator.n_channels_:
+            raise ValueError(
+                f"X has {X.shape[1]} channels, but the model was fitted with "
+                f"{estimator.n_channels_}."
+            )
+        ids = list(dict.fromkeys(stream_ids.tolist()))
+        closed = self.__dict__.setdefault("_decided", {})
+        refused = [i for i in ids if i in closed]
+        if refused:
+            raise ValueError(
+                f"streams {refused[:5]} were decided already; reset_streams "
+                "forgets them."
+            )
+        series = estimator._standardised([X.T])[0]  # (n_channels, n_rows)
+        streams = self.__dict__.setdefault("_open", {})
+        rocket = estimator.rocket_
+        groups = [series[:, stream_ids == i] for i in ids]
+        new = np.array([g.shape[1] for g in groups])
+        fresh = rocket.initial_state(1, device=estimator.device)
+        states = [streams.get(i, (fresh, []))[0] for i in ids]
+        state = type(fresh)(
+            *(torch.cat(parts) for parts in zip(*(s._tensors() for s in states)))
+        )
+        seen = state.seen.cpu().numpy().copy()
+        points = np.r_[self.decision_rows_, self.max_length_]
+        crossed = [(r, (r > seen) & (r <= seen + new)) for r in points]
+        crossed = [(r, m) for r, m in crossed if m.any()]
+        x = np.zeros((len(ids), series.shape[0], max(new.max(), 1)), np.float32)
+        for k, g in enumerate(groups):
+            x[k, :, : g.shape[1]] = g
+        reads = [
+            (
+                np.clip(r - seen, 0, new),
+                torch.empty((len(ids), 2, rocket.n_outputs // 2)),
+            )
+            for r, _ in crossed
+        ]
+        with torch_threads(estimator.n_threads):
+            rocket._advance(
+                state,
+                torch.as_tensor(x, device=estimator.device),
+                torch.as_tensor(new, device=estimator.device),
+                reads,
+            )
+        heads = [*estimator.prefix_heads_, (estimator.scaler_, estimator.head_)]
+        history = {i: list(streams.get(i, (None, []))[1]) for i in ids}
+        decided = {}
+        for (row, mask), (_, features) in zip(crossed, reads):
+            j = int(np.searchsorted(points, row))
+            scaler, head = heads[j]
+            f = features.reshape(len(ids), -1).cpu().numpy()[mask]
+            proba = head.predict_proba(scaler.transform(f))
+            for k, p in zip(np.flatnonzero(mask), proba):
+                i = ids[k]
+                if i in decided:
+                    continue
+                labels = history[i] = [*history[i], int(p.argmax())][-3:]
+                agree = (
+                    len(labels) >= self.consistency_
+                    and len(set(labels[-self.consistency_ :])) == 1
+                )
+                if row == self.max_length_ or (p.max() >= self.threshold_ and agree):
+                    decided[i] = (labels[-1], int(row))
+        # Nothing above changed the estimator: now commit the new states.
+        for k, i in enumerate(ids):
+            if i in decided:
+                streams.pop(i, None)
+                closed[i] = decided[i]
+            else:
+                one = type(fresh)(*(t[k : k + 1].clone() for t in state._tensors()))
+                streams[i] = (one, history[i])
+        done = [i for i in ids if i in decided]
+        return (
+            done,
+            self.classes_[np.array([decided[i][0] for i in done], dtype=np.int64)],
+            np.array([decided[i][1] for i in done], dtype=np.int64),
+        )
+
+    def reset_streams(self, stream_ids=None):
+        """Forget open and decided streams: these ids, or all of them (None).
+
+        Parameters
+        ----------
+        stream_ids : array-like or None, default=None
+
+        Returns
+        -------
+        self : object
+        """
+        open_, closed = (
+            self.__dict__.get("_open", {}),
+            self.__dict__.get("_decided", {}),
+        )
+        if stream_ids is None:
+            open_.clear()
+            closed.clear()
+        else:
+            for i in np.asarray(stream_ids, dtype=object).ravel().tolist():
+                open_.pop(i, None)
+                closed.pop(i, None)
+        return self
 
     def early_score(self, X, y):
         """Accuracy, earliness and their harmonic mean of :meth:`early_predict`.

@@ -1,4 +1,4 @@
-"""Answers before a series ends: predict_proba_at, prefix heads, the early classifier."""
+"""Answers before a series ends: predict_proba_at, prefix heads, early classifier."""
 
 import pickle
 
@@ -156,3 +156,47 @@ def test_nan_in_a_series_is_refused_by_early_predict():
     X[0, 0, 5] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         clf.early_predict(X)
+
+
+def test_update_on_live_rows_decides_as_early_predict_does():
+    X, y = late_split(n_series=60, part=8)
+    Xt, _ = late_split(n_series=10, part=8, seed=1)
+    clf = SignalAccumulativeEarlyClassifier(
+        decision_rows=8, estimator=SignalAccumulativeSeriesClassifier(**CHEAP)
+    ).fit(X, y)
+    labels, rows = clf.early_predict(Xt)
+    decided = {}
+    for start in range(0, 40, 7):  # chunks of 7 rows of every stream, interleaved
+        chunk = Xt[:, :, start : start + 7]
+        ids = np.repeat(np.arange(10), chunk.shape[2])
+        open_ids = [i for i in range(10) if i not in decided]
+        keep = np.isin(ids, open_ids)
+        rows_in = chunk.transpose(0, 2, 1).reshape(-1, 1)[keep]
+        if not len(rows_in):
+            break
+        for i, label, row in zip(*clf.update(rows_in, ids[keep])):
+            decided[i] = (label, row)
+    assert sorted(decided) == list(range(10))
+    np.testing.assert_array_equal([decided[i][0] for i in range(10)], labels)
+    np.testing.assert_array_equal([decided[i][1] for i in range(10)], rows)
+
+
+def test_update_refuses_rows_of_a_decided_stream_and_changes_nothing():
+    X, y = late_split(n_series=40, part=8)
+    clf = SignalAccumulativeEarlyClassifier(
+        decision_rows=4,
+        earliness_cost=1.0,  # decides at the first decision row (10)
+        estimator=SignalAccumulativeSeriesClassifier(**CHEAP),
+    ).fit(X, y)
+    ids, _, rows = clf.update(X[0, :, :12].T, ["a"] * 12)
+    assert ids == ["a"] and list(rows) == [10]
+    clf.update(X[1, :, :3].T, ["b"] * 3)
+    state = clf._open["b"][0].sums.clone()
+    with pytest.raises(ValueError, match="decided already"):
+        clf.update(X[2, :, :4].T, ["b", "b", "a", "a"])
+    np.testing.assert_array_equal(clf._open["b"][0].sums, state)
+    with pytest.raises(ValueError, match="NaN"):
+        clf.update(np.full((2, 1), np.nan), ["b", "b"])
+    np.testing.assert_array_equal(clf._open["b"][0].sums, state)
+    clf.reset_streams(["a"])
+    assert clf.update(X[0, :, :12].T, ["a"] * 12)[0] == ["a"]
