@@ -755,7 +755,9 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         and JSON strings written by ``torch.save`` to a temporary file and
         renamed into place, read by :meth:`load` with
         ``torch.load(weights_only=True)``. A model fitted with ``head="mlp"``
-        is refused (TypeError): save its ``estimator_``, or pickle it.
+        is refused (TypeError): save its ``estimator_``, or pickle it. Prefix
+        heads are saved with the model; ``held_out_proba_``, a record of the
+        fit, is not.
 
         Parameters
         ----------

@@ -21,7 +21,7 @@ from ._series_head import FeatureScaler, LogisticHead, RidgeHead
 
 FORMAT = "sklearn_samlp.SignalAccumulativeSeriesClassifier"
 VERSION = 1
-_SEQUENCES = ("decay", "convolution_decay", "hidden_layer_sizes")
+_SEQUENCES = ("decay", "convolution_decay", "hidden_layer_sizes", "prefix_rows")
 _HEADS = {"ridge": RidgeHead, "logistic": LogisticHead}
 _ROCKET = ("dilations", "channel_masks", "biases", "hydra_dilations", "hydra_weights")
 _KEYS = {
@@ -59,11 +59,6 @@ def save_series_estimator(estimator, path):
             "holds a row model: save that one (estimator_.save) or pickle the "
             "whole estimator with joblib."
         )
-    if hasattr(estimator, "prefix_heads_"):
-        raise TypeError(
-            "save writes one head; a model fitted with prefix_rows holds one "
-            "per prefix row: pickle it with joblib, or refit without them."
-        )
     params = estimator.get_params()
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a generator cannot be saved
@@ -91,14 +86,25 @@ def save_series_estimator(estimator, path):
             name: torch.from_numpy(np.ascontiguousarray(values))
             for name, values in estimator.rocket_.to_arrays().items()
         },
-        "scaler_mean": torch.from_numpy(estimator.scaler_.mean_.copy()),
-        "scaler_scale": torch.from_numpy(estimator.scaler_.scale_.copy()),
         "head_kind": "ridge" if isinstance(head, RidgeHead) else "logistic",
+        **_head_entries(estimator.scaler_, head),
+    }
+    if hasattr(estimator, "prefix_heads_"):  # one more head per prefix row
+        content["prefix_heads"] = [
+            {"row": int(row), **_head_entries(*pair)}
+            for row, pair in zip(estimator.prefix_rows_, estimator.prefix_heads_)
+        ]
+    write_atomically(content, os.path.expanduser(os.fspath(path)))
+
+
+def _head_entries(scaler, head):
+    return {
+        "scaler_mean": torch.from_numpy(scaler.mean_.copy()),
+        "scaler_scale": torch.from_numpy(scaler.scale_.copy()),
         "head_coef": torch.from_numpy(head.coef_.copy()),
         "head_intercept": torch.from_numpy(head.intercept_.copy()),
         "head_temperature": float(getattr(head, "temperature_", 1.0)),
     }
-    write_atomically(content, os.path.expanduser(os.fspath(path)))
 
 
 def load_series_estimator(cls, path, device=None):
@@ -171,36 +177,25 @@ def _build(cls, content, fail):
     except ValueError as exc:
         raise fail(str(exc)) from exc
 
-    scaler = FeatureScaler()
-    scaler.hydra_columns = rocket.feature_slices()["hydra"]
-    scaler.mean_ = _array(content, "scaler_mean", np.float32, fail)
-    scaler.scale_ = _array(content, "scaler_scale", np.float32, fail)
-    if scaler.mean_.shape != (rocket.n_outputs,) or scaler.scale_.shape != (
-        rocket.n_outputs,
-    ):
-        raise fail(f"the feature scaler must have {rocket.n_outputs} entries.")
-    if not np.all(scaler.scale_ > 0):
-        raise fail("the feature scaler's scale must be positive.")
-
     kind = content["head_kind"]
     if kind not in _HEADS:
         raise fail(f"unknown head {kind!r}.")
-    head = _HEADS[kind]()
-    head.coef_ = _array(content, "head_coef", np.float32, fail)
-    head.intercept_ = _array(content, "head_intercept", np.float32, fail)
-    rows = 1 if kind == "ridge" and n_classes == 2 else n_classes
-    if head.coef_.shape != (rows, rocket.n_outputs) or head.intercept_.shape != (rows,):
-        raise fail(
-            f"the head's coefficients must be ({rows}, {rocket.n_outputs}) "
-            f"with {rows} intercepts for {n_classes} classes."
-        )
-    temperature = content["head_temperature"]
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
-        raise fail("head_temperature must be a number.")
-    if not 0 < temperature < 1e6:
-        raise fail("head_temperature must be positive and finite.")
-    if kind == "ridge":
-        head.temperature_ = float(temperature)
+    scaler, head = _read_head(content, kind, rocket, n_classes, fail)
+    prefix = content.get("prefix_heads")
+    if (prefix is None) != (estimator.prefix_rows is None):
+        raise fail("prefix heads must be saved exactly when prefix_rows is set.")
+    if prefix is not None:
+        if not isinstance(prefix, list) or not all(isinstance(e, dict) for e in prefix):
+            raise fail("prefix_heads must be a list of entries.")
+        rows = [e.get("row") for e in prefix]
+        if not all(isinstance(r, int) and not isinstance(r, bool) for r in rows) or (
+            (rows and rows[0] < 1) or np.any(np.diff(rows) <= 0)
+        ):
+            raise fail("the prefix heads' rows must be ascending whole rows >= 1.")
+        estimator.prefix_rows_ = np.asarray(rows, dtype=np.int64)
+        estimator.prefix_heads_ = [
+            _read_head(e, kind, rocket, n_classes, fail) for e in prefix
+        ]
 
     n_features_in = content["n_features_in"]
     names = np.asarray(json.loads(content["feature_names_in"]), dtype=object)
@@ -219,6 +214,37 @@ def _build(cls, content, fail):
     estimator.channel_mean_, estimator.channel_scale_ = mean, scale
     estimator.rocket_, estimator.scaler_, estimator.head_ = rocket, scaler, head
     return estimator
+
+
+def _read_head(content, kind, rocket, n_classes, fail):
+    """(scaler, head) from their entries, each checked against the rocket."""
+    scaler = FeatureScaler()
+    scaler.hydra_columns = rocket.feature_slices()["hydra"]
+    scaler.mean_ = _array(content, "scaler_mean", np.float32, fail)
+    scaler.scale_ = _array(content, "scaler_scale", np.float32, fail)
+    if scaler.mean_.shape != (rocket.n_outputs,) or scaler.scale_.shape != (
+        rocket.n_outputs,
+    ):
+        raise fail(f"the feature scaler must have {rocket.n_outputs} entries.")
+    if not np.all(scaler.scale_ > 0):
+        raise fail("the feature scaler's scale must be positive.")
+    head = _HEADS[kind]()
+    head.coef_ = _array(content, "head_coef", np.float32, fail)
+    head.intercept_ = _array(content, "head_intercept", np.float32, fail)
+    rows = 1 if kind == "ridge" and n_classes == 2 else n_classes
+    if head.coef_.shape != (rows, rocket.n_outputs) or head.intercept_.shape != (rows,):
+        raise fail(
+            f"the head's coefficients must be ({rows}, {rocket.n_outputs}) "
+            f"with {rows} intercepts for {n_classes} classes."
+        )
+    temperature = content["head_temperature"]
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise fail("head_temperature must be a number.")
+    if not 0 < temperature < 1e6:
+        raise fail("head_temperature must be positive and finite.")
+    if kind == "ridge":
+        head.temperature_ = float(temperature)
+    return scaler, head
 
 
 def _array(content, name, dtype, fail):

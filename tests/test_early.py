@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 
 from sklearn_samlp import (
     SignalAccumulativeEarlyClassifier,
@@ -140,12 +141,32 @@ def test_prefix_rows_with_the_row_model_is_refused_and_changes_nothing():
     np.testing.assert_array_equal(clf.predict_proba(X), before)
 
 
-def test_save_of_prefix_heads_is_refused(tmp_path):
+def test_prefix_heads_are_saved_and_checked_on_load(tmp_path):
     X, y = late_split(n_series=20)
     clf = SignalAccumulativeSeriesClassifier(prefix_rows=3, **CHEAP).fit(X, y)
-    with pytest.raises(TypeError, match="pickle it"):
-        clf.save(tmp_path / "model.pt")
-    assert not list(tmp_path.iterdir())
+    path = tmp_path / "model.pt"
+    clf.save(path)
+    loaded = SignalAccumulativeSeriesClassifier.load(path)
+    np.testing.assert_array_equal(loaded.prefix_rows_, clf.prefix_rows_)
+    np.testing.assert_array_equal(
+        loaded.predict_proba_at(X, rows=[5, 20, 40]),
+        clf.predict_proba_at(X, rows=[5, 20, 40]),
+    )
+    content = torch.load(path, weights_only=True)
+    for lie, match in [
+        (lambda c: c["prefix_heads"].reverse(), "ascending"),
+        (lambda c: c["prefix_heads"][0].update(row=True), "ascending"),
+        (
+            lambda c: c["prefix_heads"][1].update(head_coef=c["head_coef"][:, :5]),
+            "coefficients",
+        ),
+        (lambda c: c.pop("prefix_heads"), "exactly when prefix_rows"),
+    ]:
+        lying = {**content, "prefix_heads": [dict(e) for e in content["prefix_heads"]]}
+        lie(lying)
+        torch.save(lying, tmp_path / "lying.pt")
+        with pytest.raises(ValueError, match=match):
+            SignalAccumulativeSeriesClassifier.load(tmp_path / "lying.pt")
 
 
 def test_nan_in_a_series_is_refused_by_early_predict():
