@@ -271,7 +271,8 @@ predict_proba_at` at ``decision_rows_``); the answer at a row depends only
         crosses. A stream still undecided at the longest training series'
         length (``max_length_``) is decided there by the last-row head. A
         decided stream is closed: its state is dropped, and rows for it are
-        refused until :meth:`reset_streams` forgets it.
+        refused until :meth:`reset_streams` forgets it. No rows: nothing is
+        decided.
 
         Parameters
         ----------
@@ -289,7 +290,7 @@ predict_proba_at` at ``decision_rows_``); the answer at a row depends only
             Rows each had read when it was decided.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=np.float32, input_name="X")
+        X = check_array(X, dtype=np.float32, input_name="X", ensure_min_samples=0)
         stream_ids = column_or_1d(np.asarray(stream_ids, dtype=object))
         if len(stream_ids) != len(X):
             raise ValueError(
@@ -301,6 +302,8 @@ predict_proba_at` at ``decision_rows_``); the answer at a row depends only
                 f"X has {X.shape[1]} channels, but the model was fitted with "
                 f"{estimator.n_channels_}."
             )
+        if not len(X):  # no new rows on a live stream: nothing is decided
+            return [], self.classes_[:0], np.empty(0, dtype=np.int64)
         ids = list(dict.fromkeys(stream_ids.tolist()))
         closed = self.__dict__.setdefault("_decided", {})
         refused = [i for i in ids if i in closed]

@@ -193,8 +193,6 @@ def test_update_on_live_rows_decides_as_early_predict_does():
         open_ids = [i for i in range(10) if i not in decided]
         keep = np.isin(ids, open_ids)
         rows_in = chunk.transpose(0, 2, 1).reshape(-1, 1)[keep]
-        if not len(rows_in):
-            break
         for i, label, row in zip(*clf.update(rows_in, ids[keep])):
             decided[i] = (label, row)
     assert sorted(decided) == list(range(10))
@@ -219,5 +217,7 @@ def test_update_refuses_rows_of_a_decided_stream_and_changes_nothing():
     with pytest.raises(ValueError, match="NaN"):
         clf.update(np.full((2, 1), np.nan), ["b", "b"])
     np.testing.assert_array_equal(clf._open["b"][0].sums, state)
+    ids, labels, rows = clf.update(np.empty((0, 1)), [])
+    assert ids == [] and labels.shape == rows.shape == (0,)
     clf.reset_streams(["a"])
     assert clf.update(X[0, :, :12].T, ["a"] * 12)[0] == ["a"]
