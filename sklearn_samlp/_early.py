@@ -56,11 +56,12 @@ def _decide(proba, prefix_rows, lengths, threshold, consistency):
 
 
 def _scores(correct, earliness, weight):
-    accuracy = np.average(correct, weights=weight)
-    earliness = np.average(earliness, weights=weight)
+    """Accuracy, earliness and their harmonic mean, as a dict of floats."""
+    accuracy = float(np.average(correct, weights=weight))
+    earliness = float(np.average(earliness, weights=weight))
     kept = 1.0 - earliness
     hm = 0.0 if accuracy + kept == 0 else 2 * accuracy * kept / (accuracy + kept)
-    return accuracy, earliness, hm
+    return {"accuracy": accuracy, "earliness": earliness, "harmonic_mean": hm}
 
 
 class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
@@ -186,7 +187,7 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
             estimator = clone(self.estimator)
         estimator.set_params(prefix_rows=self.decision_rows)
         estimator.fit(X, y, sample_weight=sample_weight)  # validates X, y
-        lengths = _lengths(estimator, X)
+        lengths = np.array([s.shape[1] for s in estimator._series(X, reset=False)])
         codes = np.searchsorted(estimator.classes_, column_or_1d(y))
         weight = (
             np.ones(len(codes)) if sample_weight is None else np.asarray(sample_weight)
@@ -204,19 +205,16 @@ class SignalAccumulativeEarlyClassifier(ClassifierMixin, BaseEstimator):
                 )
                 scores = _scores(labels == codes, rows / lengths, weight)
                 objective = (
-                    scores[2]
+                    scores["harmonic_mean"]
                     if self.earliness_cost is None
-                    else -(1 - self.earliness_cost) * (1 - scores[0])
-                    - self.earliness_cost * scores[1]
+                    else -(1 - self.earliness_cost) * (1 - scores["accuracy"])
+                    - self.earliness_cost * scores["earliness"]
                 )
                 # Ties: the later, surer rule (higher threshold, then consistency).
                 if best is None or objective >= best[0]:
                     best = (objective, threshold, consistency, scores)
-        _, self.threshold_, self.consistency_, scores = best
-        self.threshold_ = float(self.threshold_)
-        self.held_out_scores_ = dict(
-            zip(("accuracy", "earliness", "harmonic_mean"), map(float, scores))
-        )
+        _, threshold, self.consistency_, self.held_out_scores_ = best
+        self.threshold_ = float(threshold)
         self.estimator_ = estimator
         self.classes_ = estimator.classes_
         for attribute in ("n_features_in_", "feature_names_in_"):  # 2-D fits
@@ -248,19 +246,25 @@ predict_proba_at` at ``decision_rows_``); the answer at a row depends only
         rows : ndarray of int of shape (n_series,)
             Rows read when each series was decided (at most its length).
         """
+        labels, decided, _ = self._early_predict(X)
+        return labels, decided
+
+    def _early_predict(self, X):
+        """Labels, decision rows and lengths of the series of ``X``, checked once."""
         check_is_fitted(self)
-        lengths = _lengths(self.estimator_, X)
+        estimator = self.estimator_
+        series = estimator._standardised(estimator._series(X, reset=False))
+        lengths = np.array([s.shape[1] for s in series])
         # Then a row beyond every series' end: each one's last row.
         last = max(
             lengths.max(),
             self.decision_rows_[-1] + 1 if len(self.decision_rows_) else 1,
         )
-        rows = np.r_[self.decision_rows_, last]
-        proba = self.estimator_.predict_proba_at(X, rows=rows)
+        proba = estimator._proba_at(series, np.r_[self.decision_rows_, last])
         labels, decided = _decide(
             proba, self.decision_rows_, lengths, self.threshold_, self.consistency_
         )
-        return self.classes_[labels], decided
+        return self.classes_[labels], decided, lengths
 
     def update(self, X, stream_ids):
         """Read new rows of open streams; return the streams decided now.
@@ -417,10 +421,8 @@ predict_proba_at` at ``decision_rows_``); the answer at a row depends only
             ``accuracy``, ``earliness`` (mean fraction of a series read) and
             ``harmonic_mean`` of accuracy and 1 - earliness.
         """
-        labels, rows = self.early_predict(X)
-        lengths = _lengths(self.estimator_, X)
-        scores = _scores(labels == column_or_1d(y), rows / lengths, None)
-        return dict(zip(("accuracy", "earliness", "harmonic_mean"), map(float, scores)))
+        labels, rows, lengths = self._early_predict(X)
+        return _scores(labels == column_or_1d(y), rows / lengths, None)
 
     def predict_proba(self, X):
         """Class probabilities of each series at its last row (the series model's).
@@ -453,8 +455,3 @@ predict_proba_at` at ``decision_rows_``); the answer at a row depends only
         """
         check_is_fitted(self)
         return self.estimator_.predict(X)
-
-
-def _lengths(estimator, X):
-    """Rows of each series of ``X``, validated as ``estimator`` takes them."""
-    return np.array([s.shape[1] for s in estimator._series(X, reset=False)])

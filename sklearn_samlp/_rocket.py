@@ -426,16 +426,15 @@ class StreamingRocket:
             rows = np.asarray(rows, dtype=np.int64)
             if rows.ndim != 1 or np.any(rows < 1) or np.any(np.diff(rows) < 0):
                 raise ValueError("rows must be ascending integers >= 1.")
-
-            def stops(k, n):
-                return np.full(len(n), rows[k])
-        else:
-
-            def stops(k, n):
-                return np.ceil(fractions[k] * n).astype(np.int64)
-
         fractions = [1.0] if at is None else list(at)
         n_reads = len(rows) if rows is not None else len(fractions)
+
+        def stops(k, n):
+            """Rows read by each series at read ``k``, before clipping."""
+            if rows is not None:
+                return np.full(len(n), rows[k])
+            return np.ceil(fractions[k] * n).astype(np.int64)
+
         out = np.empty((n_reads, len(X), self.n_outputs), dtype=np.float32)
         per_series = self.initial_state(1).nbytes()
         for block in _blocks(len(X), max(1, _STATE_BYTES // per_series)):

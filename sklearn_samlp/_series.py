@@ -568,7 +568,7 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
             X, lengths, rows=[*prefix_rows, lengths.max()], device=self.device
         )
         fitted = [
-            self._fit_head(rocket, f, codes, len(classes), sample_weight)
+            self._fit_head(rocket, f, codes, len(classes), sample_weight, weighted)
             for f in features
         ]
         self.classes_ = classes
@@ -585,10 +585,12 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
             self.held_out_proba_ = held_out
         return self
 
-    def _fit_head(self, rocket, features, codes, n_classes, sample_weight):
-        """(scaler, head, held-out probabilities) fitted to one read of the series."""
+    def _fit_head(self, rocket, features, codes, n_classes, sample_weight, weighted):
+        """(scaler, head, held-out probabilities) fitted to one read of the series.
+
+        Only the ``weighted`` series enter the head's fit.
+        """
         scaler = FeatureScaler().fit(features, rocket.feature_slices()["hydra"])
-        weighted = sample_weight > 0  # the others do not enter the head's fit
         scaled = scaler.transform(features)
         head = make_head(self.head, len(features))
         keep = self.prefix_rows is not None
@@ -704,6 +706,10 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
                 "on series_to_rows(X)."
             )
         series = self._standardised(self._series(X, reset=False))
+        return self._proba_at(series, rows)
+
+    def _proba_at(self, series, rows):
+        """:meth:`predict_proba_at` of standardised ``series``."""
         X, lengths = _padded(series)
         prefix_rows = getattr(self, "prefix_rows_", np.empty(0, dtype=np.int64))
         if rows is None:
