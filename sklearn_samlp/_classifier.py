@@ -3,10 +3,10 @@
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+import contextlib
 import datetime
 import functools
 import os
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -41,6 +41,7 @@ from ._net import (
     MLPModule,
     TensorBatches,
     TightLoopNet,
+    rolled_back_on_error,
     WeightedCrossEntropy,
 )
 from ._online import OnlineState
@@ -496,7 +497,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ input
 
-    @contextmanager
+    @contextlib.contextmanager
     def _restored_on_error(self):
         """Undo what input validation recorded if the call fails before training.
 
@@ -597,7 +598,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             seed = int(self.random_state.randint(np.iinfo(np.int32).max))
         return torch.Generator().manual_seed(seed).get_state().numpy()
 
-    @contextmanager
+    @contextlib.contextmanager
     def _own_rng(self, rng_state):
         """Run torch with the estimator's generator; yield a dict with its end state.
 
@@ -771,7 +772,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         over the rows is the online learner's; its next state is stored.
         """
         dataset, update = prepared
-        with self._own_rng(rng_state) as rng:
+        # A new net is discarded on failure; one trained on is put back.
+        guard = contextlib.nullcontext() if initialize else rolled_back_on_error(net)
+        with guard, self._own_rng(rng_state) as rng:
             if initialize:
                 net.initialize()
             if valid is not None:

@@ -9,6 +9,9 @@ tensor-indexing operation instead, which is what keeps a small MLP fast.
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+import copy
+from contextlib import contextmanager
+
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
@@ -110,6 +113,31 @@ class WeightedCrossEntropy(nn.Module):
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
+@contextmanager
+def rolled_back_on_error(net):
+    """Put ``net``'s weights, optimizer and history back if the block raises.
+
+    For training that continues an existing net (``partial_fit``): whatever
+    stops it (an exception in a callback, Ctrl-C), the net is as it was
+    before the call. The copies cost about as much as one small step.
+    """
+    weights = {k: v.clone() for k, v in net.module_.state_dict().items()}
+    optimizer = copy.deepcopy(net.optimizer_.state_dict())
+    n_epochs = len(net.history)
+    try:
+        yield
+    except BaseException:
+        with torch.no_grad():
+            net.module_.load_state_dict(weights)
+        net.optimizer_.load_state_dict(optimizer)
+        del net.history[n_epochs:]
+        raise
+
+
+class _Interrupted(Exception):
+    """A ``KeyboardInterrupt`` carried past skorch's ``partial_fit``, which drops it."""
+
+
 class TightLoopNet(NeuralNet):
     """skorch's ``NeuralNet`` whose training epoch is a plain loop when it can be.
 
@@ -122,7 +150,24 @@ class TightLoopNet(NeuralNet):
     ``partial_fit``) is skorch's own; a callback
     with a batch hook (``ProgressBar``, gradient clipping, ...) gets skorch's
     loop unchanged.
+
+    Ctrl-C is not a request to stop training early here: skorch's
+    ``partial_fit`` swallows a ``KeyboardInterrupt`` and returns as if it had
+    finished, so this net lets it propagate, as scikit-learn's estimators do
+    (the estimator then restores its state from before the call).
     """
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted from exc
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except _Interrupted as exc:
+            raise exc.__cause__ from None
 
     def _listens_to_batches(self):
         return any(

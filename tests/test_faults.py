@@ -7,6 +7,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 from sklearn_samlp import SignalAccumulativeClassifier as C
 
@@ -73,3 +74,161 @@ def test_poisoned_online_state_is_refused(online_saved, tmp_path, field, value):
     torch.save(content, tmp_path / "evil.pt")
     with pytest.raises(ValueError, match=f"online_state|{field}"):
         C.load(tmp_path / "evil.pt")
+
+
+# -- Exceptions and interrupts during training leave the estimator as it was --
+
+_HOOKS = (
+    "on_train_begin",
+    "on_epoch_begin",
+    "on_batch_begin",
+    "on_grad_computed",
+    "on_batch_end",
+    "on_epoch_end",
+    "on_train_end",
+)
+
+
+class Fault(Callback):
+    """Raises ``exc`` from the hook its subclass overrides, once armed."""
+
+    def __init__(self, exc=RuntimeError):
+        self.exc, self.armed = exc, False
+
+    def _maybe_raise(self, *args, **kwargs):
+        if self.armed:
+            raise self.exc("fault injected")
+
+
+def _fault(hook, exc):
+    # Only the one hook overridden: a net without batch hooks keeps its
+    # plain training loop, whose faults are tested too.
+    return type(f"FaultAt_{hook}", (Fault,), {hook: Fault._maybe_raise})(exc)
+
+
+def _flatten(value, prefix=""):
+    """Every leaf of a saved file's content, by path, as numpy or plain values."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}/{key}"))
+        return out
+    if isinstance(value, (list, tuple)):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_flatten(item, f"{prefix}/{i}"))
+        return out
+    if isinstance(value, torch.Tensor):
+        return {prefix: value.detach().cpu().numpy().copy()}
+    return {prefix: value}
+
+
+def _fingerprint(clf, tmp_path):
+    """All a model is: its file, its history's length and its answers."""
+    path = tmp_path / "fingerprint.pt"
+    clf.save(path)
+    content = _flatten(torch.load(path, weights_only=True))
+    path.unlink()
+    probe = X[:5]
+    answers = clf.predict_proba(probe, stream_ids=np.array([0, 0, 1, 1, 2]))
+    return content, len(clf.history_), clf.n_iter_, answers
+
+
+def _assert_same(before, after):
+    content_a, *rest_a = before
+    content_b, *rest_b = after
+    assert content_a.keys() == content_b.keys()
+    for key, value in content_a.items():
+        np.testing.assert_array_equal(np.asarray(value), np.asarray(content_b[key]), key)
+    assert rest_a[:2] == rest_b[:2]
+    np.testing.assert_array_equal(rest_a[2], rest_b[2])
+
+
+def _with_fault(hook, exc, started_by):
+    fault = _fault(hook, exc)
+    clf = C(
+        hidden_layer_sizes=(8,),
+        max_epochs=2,
+        random_state=0,
+        online_replay=16,
+        callbacks=[("fault", fault)],
+    )
+    ids = np.arange(len(X)) % 3
+    if started_by == "fit":
+        clf.fit(X, y, stream_ids=ids)
+    else:
+        clf.partial_fit(X, y, classes=[0, 1], stream_ids=ids)
+    clf.partial_fit(X[:20], y[:20], stream_ids=ids[:20])
+    return clf
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+@pytest.mark.parametrize("hook", _HOOKS)
+@pytest.mark.parametrize("started_by", ["fit", "partial_fit"])
+@pytest.mark.parametrize("call", ["fit", "partial_fit"])
+def test_a_fault_in_training_changes_nothing(tmp_path, exc, hook, started_by, call):
+    clf = _with_fault(hook, exc, started_by)
+    before = _fingerprint(clf, tmp_path)
+    for _, callback in clf.net_.callbacks_:
+        if isinstance(callback, Fault):
+            callback.armed = True
+    # fit builds a new net from the parameter: arm that one too.
+    dict(clf.callbacks)["fault"].armed = True
+    ids = np.arange(20) % 3
+    with pytest.raises(exc, match="fault injected"):
+        if call == "fit":
+            clf.fit(X[:20], y[:20], stream_ids=ids)
+        else:
+            clf.partial_fit(X[20:40], y[20:40], stream_ids=ids)
+    for _, callback in clf.net_.callbacks_:
+        if isinstance(callback, Fault):
+            callback.armed = False
+    _assert_same(before, _fingerprint(clf, tmp_path))
+    # and it still learns
+    clf.partial_fit(X[20:40], y[20:40], stream_ids=ids)
+
+
+@pytest.mark.parametrize("hook", ["on_batch_end", "on_epoch_end"])
+@pytest.mark.parametrize("call", ["fit", "partial_fit"])
+def test_sigint_propagates_and_changes_nothing(tmp_path, hook, call):
+    # A real SIGINT, sent by the process to itself from inside training.
+    code = textwrap.dedent(
+        f"""
+        import os, signal
+        import numpy as np
+        from skorch.callbacks import Callback
+        from sklearn_samlp import SignalAccumulativeClassifier as C
+
+        class Interrupt(Callback):
+            armed = False
+            def {hook}(self, net, **kwargs):
+                if self.armed:
+                    os.kill(os.getpid(), signal.SIGINT)
+
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(64, 3)).astype(np.float32); y = (X[:, 0] > 0).astype(int)
+        interrupt = Interrupt()
+        clf = C(hidden_layer_sizes=(8,), max_epochs=3, random_state=0,
+                callbacks=[("interrupt", interrupt)])
+        clf.partial_fit(X, y, classes=[0, 1])
+        clf.save({str(tmp_path / "before.pt")!r})
+        for _, cb in [("p", interrupt)] + list(clf.net_.callbacks_):
+            if isinstance(cb, Interrupt):
+                cb.armed = True
+        try:
+            clf.{call}(X[:32], y[:32])
+        except KeyboardInterrupt:
+            print("INTERRUPTED", clf.n_iter_, len(clf.history_))
+        clf.save({str(tmp_path / "after.pt")!r})
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["INTERRUPTED", "1", "1"]
+    before = _flatten(torch.load(tmp_path / "before.pt", weights_only=True))
+    after = _flatten(torch.load(tmp_path / "after.pt", weights_only=True))
+    assert before.keys() == after.keys()
+    for key, value in before.items():
+        np.testing.assert_array_equal(np.asarray(value), np.asarray(after[key]), key)
