@@ -11,8 +11,11 @@ every way a file can be wrong into a ``ValueError`` that names the file.
 # SPDX-License-Identifier: Apache-2.0
 
 import contextlib
+import hashlib
 import os
 import pickle
+import re
+import socket
 import stat
 import tempfile
 
@@ -87,6 +90,14 @@ def read_checkpoint(path, *, what, format_name, version_key, version, keys):
             ) from exc
     if not isinstance(content, dict):
         raise fail(f"expected a dict, found {type(content).__name__}.")
+    # Files of earlier versions have no checksum; every file written now has.
+    if CHECKSUM in content:
+        stored = content.pop(CHECKSUM)
+        if not isinstance(stored, str) or stored != payload_digest(content):
+            raise fail(
+                "its checksum does not match its content: the file was changed "
+                "or damaged after it was written."
+            )
     missing = sorted(set(keys) - set(content), key=str)
     if missing:
         raise fail(f"not a saved {what}: missing entries {missing}.")
@@ -109,9 +120,16 @@ def write_atomically(content, path):
     The content goes to a temporary file in the same folder, flushed to disk,
     which then replaces ``path`` in one rename: a write that fails midway (disk
     full, file-size limit, interrupt) leaves any previous file at ``path`` as
-    it was. Raises OSError when ``path`` cannot be written.
+    it was. A symbolic link is followed: its target is replaced, the link
+    kept. The temporary file is named ``.<name>.<host>.<pid>.<random>.tmp``;
+    one left by a process of this host that no longer runs (killed during a
+    save) is removed by the next save to ``path``. A checksum of the content
+    is stored with it, so that :func:`read_checkpoint` detects a changed byte.
+    Raises OSError when ``path`` cannot be written.
     """
     path = os.fspath(path)
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"cannot save to {path!r}: it is a directory.")
     if os.path.lexists(path) and not os.path.isfile(path):
@@ -119,8 +137,11 @@ def write_atomically(content, path):
         raise OSError(f"cannot save to {path!r}: it is not a regular file.")
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    content = {**content, CHECKSUM: payload_digest(content)}
+    prefix = _temporary_prefix(path)
+    _remove_stale_temporaries(directory, prefix)
     fd, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
+        prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=directory
     )
     try:
         with os.fdopen(fd, "wb") as f:
@@ -136,6 +157,71 @@ def write_atomically(content, path):
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+CHECKSUM = "checksum"
+
+
+def payload_digest(content):
+    """SHA-256 of every key, value and tensor byte of ``content``, as hex."""
+    digest = hashlib.sha256()
+    _feed(digest, content)
+    return digest.hexdigest()
+
+
+def _feed(digest, value):
+    if isinstance(value, dict):
+        digest.update(b"{%d" % len(value))
+        for key in sorted(value, key=repr):  # keys may be str or int
+            _feed(digest, key)
+            _feed(digest, value[key])
+    elif isinstance(value, (list, tuple)):
+        digest.update(b"[%d" % len(value))
+        for item in value:
+            _feed(digest, item)
+    elif isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"T{tensor.dtype}{tuple(tensor.shape)}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    else:
+        digest.update(f"{type(value).__name__}:{value!r};".encode())
+
+
+def _temporary_prefix(path):
+    return f".{os.path.basename(path)}.{socket.gethostname()}."
+
+
+def _remove_stale_temporaries(directory, prefix):
+    """Remove temporary files of ``prefix`` whose writing process has ended.
+
+    Only files of this host (in ``prefix``) with another process's id are
+    considered, and only when that process no longer exists: a save running
+    beside this one, in a thread or another process, keeps its file.
+    """
+    pattern = re.compile(re.escape(prefix) + r"(\d+)\.[^/]*\.tmp")
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None or int(match.group(1)) == os.getpid():
+            continue
+        if not _process_exists(int(match.group(1))):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, name))
+
+
+def _process_exists(pid):
+    if os.name != "posix":  # Windows' os.kill(pid, 0) would send Ctrl-C
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (OverflowError, OSError):  # another user's, or unknowable: keep it
+        return True
+    return True
 
 
 def _mode_of(path):

@@ -543,9 +543,11 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 validate_data(self, X, skip_check_array=True, reset=False)
             X = X32
         elif no_y:
-            X = validate_data(self, X, dtype=np.float32, reset=reset)
+            with np.errstate(over="ignore"):  # float32 overflow: named by the check
+                X = validate_data(self, X, dtype=np.float32, reset=reset)
         else:
-            X, y = validate_data(self, X, y, dtype=np.float32, reset=reset)
+            with np.errstate(over="ignore"):
+                X, y = validate_data(self, X, y, dtype=np.float32, reset=reset)
             if reset:
                 check_classification_targets(y)
         if no_y:

@@ -41,6 +41,7 @@ N_FOLDS = 3
 TEST_SIZE = 0.3  # fraction of the series held out for the final comparison
 N_SEGMENTS = 10  # series cut from a CSV that has no stream column
 MIN_ROWS = 20
+MAX_LINE = 1 << 20  # characters in one line of a CSV
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Larger batches and a larger step than the estimator's defaults: on these
 # small data sets they train as well in far less time (the run stays < 30 s).
@@ -220,22 +221,41 @@ def _parse_times(texts, column):
         times = np.array([float(text) for text in texts])
     except ValueError:
         try:
-            return np.array(texts, dtype="datetime64[ns]")
+            times = np.array(texts, dtype="datetime64[ns]")
         except ValueError:
             raise DataError(
                 f"time column {column!r} holds neither numbers nor ISO 8601 "
                 "datetimes (e.g. 2024-03-01T12:00:00.020)"
             ) from None
+        if np.isnat(times).any():
+            line = int(np.flatnonzero(np.isnat(times))[0]) + 2
+            raise DataError(f"time column {column!r} has a missing time on line {line}")
+        return times
     if not np.all(np.isfinite(times)):
         raise DataError(f"time column {column!r} has a missing or infinite value")
     return times
+
+
+def _bounded_lines(f, path):
+    """The lines of ``f``, refusing one longer than ``MAX_LINE`` characters.
+
+    A file without line breaks (``/dev/zero``, a binary file) would otherwise
+    be read into memory whole as its first line.
+    """
+    while line := f.readline(MAX_LINE + 1):
+        if len(line) > MAX_LINE:
+            raise DataError(
+                f"{path} has a line longer than {MAX_LINE} characters: not a CSV "
+                "file of rows"
+            )
+        yield line
 
 
 def _read_csv(path, target, stream_column, time_column=None, features=None):
     """Features, labels, stream ids and times of a CSV; DataError if unusable."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
+            rows = list(csv.reader(_bounded_lines(f, path)))
     except FileNotFoundError:
         raise DataError(f"no such file: {path}") from None
     except UnicodeDecodeError:

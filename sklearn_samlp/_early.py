@@ -294,7 +294,8 @@ predict_proba_at` at ``decision_rows_``); the answer at a row depends only
             Rows each had read when it was decided.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=np.float32, input_name="X", ensure_min_samples=0)
+        with np.errstate(over="ignore"):  # float32 overflow: named by the check
+            X = check_array(X, dtype=np.float32, input_name="X", ensure_min_samples=0)
         stream_ids = column_or_1d(np.asarray(stream_ids, dtype=object))
         if len(stream_ids) != len(X):
             raise ValueError(

@@ -192,7 +192,17 @@ def load_estimator(cls, path, device=None):
 
 def _check_fitted_fields(content, estimator):
     """The fitted state in ``content``, each field checked against the others."""
-    classes = np.array(json.loads(content["classes"]), dtype=content["classes_dtype"])
+    labels = json.loads(content["classes"])
+    dtype = content["classes_dtype"]
+    try:
+        classes = np.array(labels, dtype=dtype)
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise ValueError(f"classes {labels!r} cannot be held as {dtype!r}: {exc}.")
+    if classes.ndim == 1 and classes.tolist() != labels:  # e.g. "<U1" truncates
+        raise ValueError(
+            f"classes_dtype {dtype!r} changes the labels {labels!r} to "
+            f"{classes.tolist()!r}."
+        )
     if classes.ndim != 1 or len(classes) < 2:
         raise ValueError(f"classes must be 2 or more labels, got {classes.tolist()}.")
     _check_no_nan(classes, "classes")

@@ -31,7 +31,8 @@ __all__ = ["SignalAccumulativeSeriesClassifier", "rows_to_series", "series_to_ro
 def _as_series_list(X):
     """``X`` as a list of float32 ``(n_channels, n_timepoints_i)`` arrays, or raise."""
     if isinstance(X, np.ndarray) and X.ndim == 3:
-        series = list(check_array(X, allow_nd=True, dtype=np.float32))
+        with np.errstate(over="ignore"):  # float32 overflow: named by the check
+            series = list(check_array(X, allow_nd=True, dtype=np.float32))
     elif isinstance(X, (list, tuple)) and X and all(np.ndim(s) == 2 for s in X):
         series = [np.asarray(s) for s in X]
         channels = {s.shape[0] for s in series}
@@ -41,9 +42,10 @@ def _as_series_list(X):
                 f"{sorted(channels)}."
             )
         # One check of all their rows (dtype, NaN, infinity), then views of it.
-        rows = check_array(
-            np.concatenate(series, axis=1), dtype=np.float32, input_name="X"
-        )
+        with np.errstate(over="ignore"):
+            rows = check_array(
+                np.concatenate(series, axis=1), dtype=np.float32, input_name="X"
+            )
         cuts = np.cumsum([s.shape[1] for s in series])[:-1]
         series = np.split(rows, cuts, axis=1)
     else:
@@ -445,7 +447,8 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         ):
             # 2-D input (arrays, frames, lists of lists): univariate series,
             # checked by scikit-learn as samples x features.
-            X = validate_data(self, X, dtype=np.float32, reset=reset)
+            with np.errstate(over="ignore"):
+                X = validate_data(self, X, dtype=np.float32, reset=reset)
             return list(X[:, None, :])
         series = _as_series_list(X)
         if reset:

@@ -41,8 +41,14 @@ class FeatureScaler:
 
     def transform(self, features):
         X = self._rooted(features)
-        X -= self.mean_
-        X /= self.scale_
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            X -= self.mean_
+            X /= self.scale_
+        if not np.isfinite(X).all():
+            raise ValueError(
+                "X has values too large for float32: its features overflow "
+                "once scaled as the training series' were. Rescale X."
+            )
         return X
 
     def _rooted(self, features):

@@ -145,6 +145,7 @@ class StreamStates:
     def _set_arrays(self, index, states, elapsed, last_time):
         """Install ``index`` and arrays whose first ``len(index)`` rows are used."""
         self.index = index  # stream id -> row of the arrays below
+        self._ids = list(index)  # row -> stream id (the rows are dense)
         self._buffers = (states, elapsed, last_time)
         self._version = getattr(self, "_version", 0) + 1  # rows may have moved
 
@@ -178,6 +179,8 @@ class StreamStates:
         if "_buffers" not in state:  # pickled before the buffers existed
             state["_buffers"] = tuple(state.pop(name) for name in _ARRAYS)
             state["_version"] = 0
+        if "_ids" not in state:  # pickled when the index was in row order
+            state["_ids"] = list(state["index"])
         self.__dict__.update(state)
         self._lock = threading.RLock()
 
@@ -187,7 +190,7 @@ class StreamStates:
         ``ids`` is a list in row order; the arrays are copies.
         """
         with self._lock:
-            ids = list(self.index)
+            ids = list(self._ids)
             return (ids, *(b[: len(ids)].copy() for b in self._buffers))
 
     @classmethod
@@ -530,6 +533,7 @@ class StreamStates:
                 if row is None:
                     self._grow(1)
                     row = index[ids[0]] = len(index)
+                    self._ids.append(ids[0])
                     self._version += 1
                 rows = slice(row, row + 1)
             elif update.hint is not None and update.hint[0] == self._version:
@@ -543,15 +547,18 @@ class StreamStates:
                     rows[new] = np.arange(start, start + new.size)
                     if new.size == len(ids):  # all new: no lists to build
                         index.update(zip(ids, range(start, start + new.size)))
+                        self._ids.extend(ids)
                     else:
                         new_ids = [ids[i] for i in new.tolist()]
                         index.update(zip(new_ids, range(start, start + new.size)))
+                        self._ids.extend(new_ids)
             else:
                 new = [sid for sid in ids if sid not in index]
                 if new:
                     self._grow(len(new))
                     self._version += 1
                     index.update(zip(new, range(len(index), len(index) + len(new))))
+                    self._ids.extend(new)
                 rows = np.fromiter((index[sid] for sid in ids), np.intp, len(ids))
             states, elapsed, last_time = self._buffers
             states[rows] = update.states
@@ -574,18 +581,40 @@ class StreamStates:
         """Forget every stream, or only ``stream_ids`` (unknown ids are ignored).
 
         ``stream_ids`` is a sequence of ids, or one id that is not a sequence.
+        Forgetting a few streams costs time in their number, not in the
+        number of streams kept: the last rows move into the freed ones.
         """
-        drop = None
-        if stream_ids is not None:
-            stream_ids = np.asarray(stream_ids)
-            if stream_ids.ndim == 0:  # one id
-                stream_ids = stream_ids.reshape(1)
-            drop = set(_factorize(stream_ids, len(stream_ids))[0])
+        if stream_ids is None:
+            with self._lock:
+                self._set_arrays({}, *self._empty(0))
+            return
+        stream_ids = np.asarray(stream_ids)
+        if stream_ids.ndim == 0:  # one id
+            stream_ids = stream_ids.reshape(1)
+        drop = set(_factorize(stream_ids, len(stream_ids))[0])
         with self._lock:
-            keep = [] if drop is None else [s for s in self.index if s not in drop]
-            rows = np.fromiter((self.index[sid] for sid in keep), np.intp, len(keep))
-            index = {sid: k for k, sid in enumerate(keep)}
-            self._set_arrays(index, *(b[rows] for b in self._buffers))
+            index = self.index
+            if len(drop) * 8 > len(index):  # many: build the kept arrays anew
+                keep = [sid for sid in self._ids if sid not in drop]
+                rows = np.fromiter((index[sid] for sid in keep), np.intp, len(keep))
+                index = {sid: k for k, sid in enumerate(keep)}
+                self._set_arrays(index, *(b[rows] for b in self._buffers))
+                return
+            freed = sorted((index.pop(sid) for sid in drop if sid in index), reverse=True)
+            # From the highest freed row down, every row above the one being
+            # filled holds a kept stream: the last one moves into it.
+            ids = self._ids
+            for row in freed:
+                last = len(ids) - 1
+                if row != last:
+                    moved = ids[last]
+                    ids[row] = moved
+                    index[moved] = row
+                    for buffer in self._buffers:
+                        buffer[row] = buffer[last]
+                ids.pop()
+            if freed:
+                self._version += 1  # rows moved: hints are stale
 
 
 _TIMESTAMPS_GO_BACK = (
@@ -604,8 +633,8 @@ def _factorize_few(stream_ids, n_rows):
         return _factorize(stream_ids, n_rows)  # its error message
     index, codes = {}, []
     for sid in stream_ids.tolist():
-        if sid != sid:  # NaN, NaT
-            raise ValueError("stream_ids must not contain NaN.")
+        if sid != sid or sid in _INFINITIES:  # NaN, NaT; infinity
+            raise ValueError(_NOT_FINITE.format(name="stream_ids"))
         codes.append(index.setdefault(sid, len(index)))
     return list(index), np.array(codes, dtype=np.intp)
 
@@ -689,16 +718,23 @@ def _factorize(stream_ids, n_rows):
         return list(index), codes
 
 
+_INFINITIES = (float("inf"), float("-inf"))
+_NOT_FINITE = (
+    "{name} must not contain NaN or infinity: NaN is not equal to itself, so "
+    "its stream could never be found again, and a file cannot hold either."
+)
+
+
 def _check_no_nan(ids, name):
-    """Refuse NaN (and NaT) ids: NaN != NaN, so a NaN id could never be found."""
+    """Refuse NaN, NaT and infinite ids (unfindable; no file can hold them)."""
     kind = ids.dtype.kind
     if kind in "fc":
-        bad = np.isnan(ids).any()
+        bad = not np.isfinite(ids).all()
     elif kind in "mM":
         bad = np.isnat(ids).any()
     elif kind == "O":
-        bad = any(i != i for i in ids.tolist())
+        bad = any(i != i or i in _INFINITIES for i in ids.tolist())
     else:
         bad = False
     if bad:
-        raise ValueError(f"{name} must not contain NaN.")
+        raise ValueError(_NOT_FINITE.format(name=name))

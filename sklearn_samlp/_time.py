@@ -79,6 +79,15 @@ def _timedelta_seconds(values):
     return values.astype("timedelta64[ns]").astype(np.int64) * 1e-9
 
 
+def _is_aware(value):
+    """Whether ``value`` is a datetime with a time zone (Python's definition)."""
+    return (
+        isinstance(value, datetime.datetime)
+        and value.tzinfo is not None
+        and value.utcoffset() is not None
+    )
+
+
 def _as_datetime_array(timestamps):
     """numpy datetime64/timedelta64 array of ``timestamps``, or None if numeric.
 
@@ -99,9 +108,19 @@ def _as_datetime_array(timestamps):
     if values.dtype == object and values.size:
         first = values.flat[0]
         if isinstance(first, (datetime.datetime, datetime.date, np.datetime64)):
-            if getattr(first, "tzinfo", None) is not None:
-                values = np.array([v.astimezone(datetime.timezone.utc) for v in values])
-                values = np.array([v.replace(tzinfo=None) for v in values])
+            aware = [_is_aware(v) for v in values.ravel().tolist()]
+            if any(aware):
+                if not all(aware):
+                    # A naive time would be read in this machine's time zone.
+                    raise ValueError(
+                        "timestamps mix timezone-aware and naive datetimes (row "
+                        f"{aware.index(not aware[0])} differs from row 0); give "
+                        "them all a time zone, or none."
+                    )
+                values = np.array(
+                    [v.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+                     for v in values.ravel().tolist()]
+                )  # fmt: skip
             return values.astype("datetime64[ns]")
         if isinstance(first, (datetime.timedelta, np.timedelta64)):
             return values.astype("timedelta64[ns]")

@@ -153,6 +153,8 @@ BAD_CSVS = {
     "empty label": ("a,b,label\n" + "1,2,x\n1,2,\n" + "1,2,y\n" * 20, "empty value"),
     "only target": ("label\n" + "x\ny\n" * 15, "no feature columns"),
     "duplicate columns": ("a,a,label\n" + "1,2,x\n" * 30, "duplicate column names"),
+    # No line breaks (e.g. /dev/zero): refused at the bound, never read whole.
+    "endless line": ("a,b,label" + "\0" * ((1 << 20) + 10), "a line longer than"),
 }
 
 
@@ -410,6 +412,11 @@ def test_piped_output_is_plain_text(tmp_path):
     [
         (["x"] * 30, [], "holds neither numbers nor ISO 8601 datetimes"),
         ([str(30 - i) for i in range(30)], [], "must increase within each series"),
+        (
+            [f"2024-03-01T00:00:{i:02d}" if i != 4 else "NaT" for i in range(30)],
+            [],
+            "has a missing time on line 6",
+        ),
         ([str(i) for i in range(30)], ["--time-unit", "1s"], "the unit is a number"),
         (
             [f"2024-03-01T00:00:{i:02d}" for i in range(30)],

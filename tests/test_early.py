@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _forge import forge
 
 from sklearn_samlp import (
     SignalAccumulativeEarlyClassifier,
@@ -164,7 +165,7 @@ def test_prefix_heads_are_saved_and_checked_on_load(tmp_path):
     ]:
         lying = {**content, "prefix_heads": [dict(e) for e in content["prefix_heads"]]}
         lie(lying)
-        torch.save(lying, tmp_path / "lying.pt")
+        forge(lying, tmp_path / "lying.pt")
         with pytest.raises(ValueError, match=match):
             SignalAccumulativeSeriesClassifier.load(tmp_path / "lying.pt")
 

@@ -1,15 +1,25 @@
-"""Fault suite: crafted model files are refused with a ValueError."""
+"""Fault suite: crafted files, faults in training and bad input change nothing.
 
+Each defect found by trying the package as an attacker or an unlucky user
+has its reproducer here.
+"""
+
+import datetime
+import os
+import socket
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
 import torch
+from _forge import forge
 from skorch.callbacks import Callback
 
 from sklearn_samlp import SignalAccumulativeClassifier as C
+from sklearn_samlp import SignalAccumulativeSeriesClassifier as S
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(64, 3)).astype(np.float32)
@@ -41,6 +51,8 @@ def test_crafted_optimizer_shapes_are_refused_in_a_subprocess(tmp_path):
         c = torch.load({str(tmp_path / "m.pt")!r}, weights_only=True)
         for st in c["optimizer_state"]["state"].values():
             st["exp_avg"] = torch.zeros(1); st["exp_avg_sq"] = torch.zeros(1)
+        from sklearn_samlp._checkpoint import payload_digest
+        c.pop("checksum"); c["checksum"] = payload_digest(c)
         torch.save(c, {str(tmp_path / "evil.pt")!r})
         try:
             C.load({str(tmp_path / "evil.pt")!r}).partial_fit(X, y)
@@ -71,7 +83,7 @@ def test_poisoned_online_state_is_refused(online_saved, tmp_path, field, value):
     content = torch.load(online_saved[1], weights_only=True)
     online = content["online_state"]
     online[field] = value(online)
-    torch.save(content, tmp_path / "evil.pt")
+    forge(content, tmp_path / "evil.pt")
     with pytest.raises(ValueError, match=f"online_state|{field}"):
         C.load(tmp_path / "evil.pt")
 
@@ -232,3 +244,125 @@ def test_sigint_propagates_and_changes_nothing(tmp_path, hook, call):
     assert before.keys() == after.keys()
     for key, value in before.items():
         np.testing.assert_array_equal(np.asarray(value), np.asarray(after[key]), key)
+
+
+# -- Smaller defects, one reproducer each --
+
+
+def test_classes_that_their_dtype_cannot_hold_are_refused(tmp_path):
+    m = C(hidden_layer_sizes=(8,), max_epochs=1, random_state=0)
+    m.fit(X, np.where(y == 1, "yes", "no"))
+    m.save(tmp_path / "m.pt")
+    content = torch.load(tmp_path / "m.pt", weights_only=True)
+    for dtype, message in [("<U1", "changes the labels"), ("|i1", "cannot be held")]:
+        forge({**content, "classes_dtype": dtype}, tmp_path / "evil.pt")
+        with pytest.raises(ValueError, match=message):
+            C.load(tmp_path / "evil.pt")
+    forge(
+        {**content, "classes": "[300, 1]", "classes_dtype": "|i1"}, tmp_path / "evil.pt"
+    )
+    with pytest.raises(ValueError, match="cannot be held"):  # not an OverflowError
+        C.load(tmp_path / "evil.pt")
+
+
+def test_float32_overflow_is_one_clear_error_without_a_warning():
+    big = X.astype(np.float64)
+    big[3, 1] = 1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="too large for dtype\\('float32'\\)"):
+            C(max_epochs=1).fit(big, y)
+        with pytest.raises(ValueError, match="too large for dtype\\('float32'\\)"):
+            S().fit(big.reshape(4, 1, 48), np.arange(4) % 2)
+
+
+def test_series_values_whose_features_overflow_are_named(tmp_path):
+    series = rng.normal(size=(10, 30))
+    labels = np.arange(10) % 2
+    clf = S(n_combinations=50, random_state=0).fit(series, labels)
+    series[0, 3] = 3e38  # finite in float32; its convolutions are not
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="too large for float32.*Rescale X"):
+            clf.predict(series)
+
+
+def test_mixed_naive_and_aware_timestamps_are_refused():
+    start = datetime.datetime(2024, 1, 1)
+    times = np.array(
+        [start + datetime.timedelta(minutes=i) for i in range(len(X))], dtype=object
+    )
+    times[5] = times[5].replace(tzinfo=datetime.timezone.utc)
+    with pytest.raises(ValueError, match="mix timezone-aware and naive.*row 5"):
+        C(max_epochs=1, time_unit="1min").fit(X, y, timestamps=times)
+    # All aware: the same instants as naive UTC.
+    aware = np.array(
+        [t.replace(tzinfo=datetime.timezone.utc) for t in times], dtype=object
+    )
+    naive = np.array([t.replace(tzinfo=None) for t in times], dtype=object)
+    a = C(max_epochs=1, time_unit="1min", random_state=0).fit(X, y, timestamps=aware)
+    b = C(max_epochs=1, time_unit="1min", random_state=0).fit(X, y, timestamps=naive)
+    later = [datetime.timedelta(minutes=len(X) + k) for k in range(3)]
+    np.testing.assert_array_equal(
+        a.predict_proba(X[:3], timestamps=[aware[0] + d for d in later]),
+        b.predict_proba(X[:3], timestamps=[naive[0] + d for d in later]),
+    )
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_stream_ids_that_no_file_can_hold_are_refused_at_fit(bad):
+    ids = np.where(np.arange(len(X)) < 32, 1.0, bad)
+    with pytest.raises(ValueError, match="stream_ids must not contain NaN or infinity"):
+        C(max_epochs=1).fit(X, y, stream_ids=ids)
+    m = C(max_epochs=1).partial_fit(X, y, classes=[0, 1], stream_ids=np.ones(len(X)))
+    for n in (1, len(X)):  # the short path of a few rows, and the long one
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            m.partial_fit(X[:n], y[:n], stream_ids=np.full(n, bad))
+
+
+def _dead_pid():
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    return int(child.stdout)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="stale files are found by pid on POSIX")
+def test_a_save_removes_the_temporary_files_of_killed_saves_only(tmp_path):
+    m = C(hidden_layer_sizes=(8,), max_epochs=1, random_state=0).fit(X, y)
+    host = socket.gethostname()
+    stale = tmp_path / f".m.pt.{host}.{_dead_pid()}.abc123.tmp"
+    running = tmp_path / f".m.pt.{host}.{os.getppid()}.def456.tmp"  # alive
+    other = tmp_path / f".other.pt.{host}.{_dead_pid()}.ghi789.tmp"
+    for path in (stale, running, other):
+        path.write_bytes(b"half a model")
+    m.save(tmp_path / "m.pt")
+    assert not stale.exists()
+    assert running.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["m.pt", running.name, other.name]
+    )
+
+
+def test_saving_through_a_symlink_writes_its_target(tmp_path):
+    m = C(hidden_layer_sizes=(8,), max_epochs=1, random_state=0).fit(X, y)
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "model.pt"
+    target.write_bytes(b"old")
+    link = tmp_path / "model.pt"
+    link.symlink_to(target)
+    m.save(link)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    np.testing.assert_array_equal(C.load(target).predict_proba(X), m.predict_proba(X))
+
+
+def test_one_changed_byte_in_the_weights_is_detected(tmp_path):
+    m = C(hidden_layer_sizes=(8,), max_epochs=1, random_state=0).fit(X, y)
+    m.save(tmp_path / "m.pt")
+    data = bytearray((tmp_path / "m.pt").read_bytes())
+    weights = m.net_.module_[0].weight.detach().numpy().tobytes()
+    at = data.find(weights)
+    assert at > 0
+    data[at + 5] ^= 0x01  # one bit of one weight
+    (tmp_path / "flipped.pt").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="checksum does not match"):
+        C.load(tmp_path / "flipped.pt")

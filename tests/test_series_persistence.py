@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _forge import forge
 
 from sklearn_samlp import SignalAccumulativeSeriesClassifier
 
@@ -118,7 +119,7 @@ def test_every_lying_field_is_refused(saved, tmp_path):
         content = torch.load(path, weights_only=True)
         change = dict(_perturbations(content))[name]
         change(content)
-        torch.save(content, tmp_path / "lie.pt")
+        forge(content, tmp_path / "lie.pt")
         with pytest.raises(ValueError, match="Cannot load"):
             SignalAccumulativeSeriesClassifier.load(tmp_path / "lie.pt")
     loaded = SignalAccumulativeSeriesClassifier.load(path)  # the true file loads

@@ -119,6 +119,41 @@ def test_reset_and_pickle_keep_rows_in_use_only():
     assert 9 in copy.index and 9 not in streams.index
 
 
+@pytest.mark.parametrize("n_drop", [1, 3, 40])  # swapped into place; rebuilt
+def test_resetting_some_streams_keeps_every_other_stream_exact(n_drop):
+    rng = np.random.default_rng(n_drop)
+    streams = _streams(0.9)
+    ids = rng.integers(0, 100, size=600)
+    X = rng.normal(size=(600, 3)).astype(np.float32)
+    streams.commit(streams.advance(X, ids))
+
+    def by_id(s):
+        sids, states, elapsed, _ = s.to_arrays()
+        return {sid: (states[k], elapsed[k]) for k, sid in enumerate(sids)}
+
+    before = by_id(streams)
+    dropped = rng.choice(sorted(before), size=n_drop, replace=False).tolist()
+    streams.reset(dropped + [12345])  # an unknown id is ignored
+    after = by_id(streams)
+    assert sorted(after) == sorted(set(before) - set(dropped))
+    for sid, (state, elapsed) in after.items():
+        np.testing.assert_array_equal(state, before[sid][0])
+        assert elapsed == before[sid][1]
+    assert len(streams) == len(after) == streams.states.shape[0]
+    # They go on as if the dropped ones had never been, and come back new.
+    reference = _streams(0.9)
+    kept = ~np.isin(ids, dropped)
+    reference.commit(reference.advance(X[kept], ids[kept]))
+    more = rng.normal(size=(50, 3)).astype(np.float32)
+    more_ids = rng.integers(0, 100, size=50)
+    streams.commit(streams.advance(more, more_ids))
+    reference.commit(reference.advance(more, more_ids))
+    expected = by_id(reference)
+    assert sorted(by_id(streams)) == sorted(expected)
+    for sid, (state, _) in by_id(streams).items():
+        np.testing.assert_allclose(state, expected[sid][0], rtol=1e-6)
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

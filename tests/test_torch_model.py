@@ -5,6 +5,7 @@ import pickle
 
 import pytest
 import torch
+from _forge import forge
 from torch import nn
 
 from sklearn_samlp import SignalAccumulativeMLP
@@ -219,7 +220,7 @@ def test_save_load_round_trip(model, tmp_path):
 def test_saved_file_only_holds_plain_data(model, tmp_path):
     path = model.save_model(tmp_path / "m.pt")
     payload = torch.load(path, weights_only=True)
-    assert set(payload) == {"format", "format_version", "config", "state_dict"}
+    assert set(payload) == {"format", "format_version", "config", "state_dict", "checksum"}
     assert "accumulators" in payload["state_dict"]
 
 
@@ -232,7 +233,7 @@ def _save_payload(path, **changes):
             payload["config"][key[len("config_") :]] = value
         else:
             payload[key] = value
-    torch.save(payload, path)
+    forge(payload, path)
     return path
 
 
@@ -263,7 +264,7 @@ def test_load_rejects_wrong_shapes_and_missing_keys(tmp_path):
     _save_payload(path)
     payload = torch.load(path, weights_only=True)
     payload["state_dict"]["accumulators"] = torch.zeros(5, 3)
-    torch.save(payload, path)
+    forge(payload, path)
     with pytest.raises(ValueError, match="shape"):
         SignalAccumulativeMLP.load_model(path)
     torch.save({"config": {}}, path)
