@@ -10,6 +10,8 @@ tensor-indexing operation instead, which is what keeps a small MLP fast.
 # SPDX-License-Identifier: Apache-2.0
 
 import copy
+import signal
+import threading
 from contextlib import contextmanager
 
 import torch
@@ -135,7 +137,35 @@ def rolled_back_on_error(net):
 
 
 class _Interrupted(Exception):
-    """A ``KeyboardInterrupt`` carried past skorch's ``partial_fit``, which drops it."""
+    """A Ctrl-C carried past skorch's ``partial_fit``, which would end training."""
+
+
+@contextmanager
+def _noting_ctrl_c():
+    """Yield a dict whose ``"sigint"`` turns True if Ctrl-C arrives in the block.
+
+    skorch reads a ``KeyboardInterrupt`` as a request to stop training, which
+    is how its ``EarlyStopping`` callback asks; this handler tells the user's
+    Ctrl-C apart from that request. Signals arrive in the main thread only,
+    so elsewhere every ``KeyboardInterrupt`` is a callback's.
+    """
+    noted = {"sigint": False}
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(
+        previous
+    ):  # SIG_IGN, SIG_DFL: Ctrl-C is ignored or ends the process as it is
+        yield noted
+        return
+
+    def handler(signum, frame):
+        noted["sigint"] = True
+        previous(signum, frame)  # Python's own raises KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class TightLoopNet(NeuralNet):
@@ -151,23 +181,30 @@ class TightLoopNet(NeuralNet):
     with a batch hook (``ProgressBar``, gradient clipping, ...) gets skorch's
     loop unchanged.
 
-    Ctrl-C is not a request to stop training early here: skorch's
-    ``partial_fit`` swallows a ``KeyboardInterrupt`` and returns as if it had
-    finished, so this net lets it propagate, as scikit-learn's estimators do
-    (the estimator then restores its state from before the call).
+    Ctrl-C propagates, as it does out of scikit-learn's estimators: skorch's
+    ``partial_fit`` would catch it and return as if training had finished (the
+    estimator then puts back its state from before the call). A
+    ``KeyboardInterrupt`` raised by a callback keeps skorch's meaning, a
+    request to stop training (``EarlyStopping``'s).
     """
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt as exc:
-            raise _Interrupted from exc
+            if self.__dict__.get("_sigint_noted", {}).get("sigint"):
+                raise _Interrupted from exc
+            raise  # a callback's request: skorch's partial_fit ends training
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
-        try:
-            return super().partial_fit(X, y, classes, **fit_params)
-        except _Interrupted as exc:
-            raise exc.__cause__ from None
+        with _noting_ctrl_c() as noted:
+            self.__dict__["_sigint_noted"] = noted
+            try:
+                return super().partial_fit(X, y, classes, **fit_params)
+            except _Interrupted as exc:
+                raise exc.__cause__ from None
+            finally:
+                self.__dict__.pop("_sigint_noted", None)
 
     def _listens_to_batches(self):
         return any(

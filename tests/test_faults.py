@@ -174,7 +174,7 @@ def _with_fault(hook, exc, started_by):
     return clf
 
 
-@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+@pytest.mark.parametrize("exc", [RuntimeError, ValueError])
 @pytest.mark.parametrize("hook", _HOOKS)
 @pytest.mark.parametrize("started_by", ["fit", "partial_fit"])
 @pytest.mark.parametrize("call", ["fit", "partial_fit"])
@@ -198,6 +198,21 @@ def test_a_fault_in_training_changes_nothing(tmp_path, exc, hook, started_by, ca
     _assert_same(before, _fingerprint(clf, tmp_path))
     # and it still learns
     clf.partial_fit(X[20:40], y[20:40], stream_ids=ids)
+
+
+def test_a_callbacks_keyboard_interrupt_stops_fit_as_in_skorch(tmp_path):
+    # skorch's EarlyStopping asks to stop by raising KeyboardInterrupt: fit
+    # ends with the epochs done, and the model is whole.
+    stop = _fault("on_epoch_end", KeyboardInterrupt)
+    stop.armed = True
+    clf = C(hidden_layer_sizes=(8,), max_epochs=5, random_state=0,
+            callbacks=[("stop", stop)])  # fmt: skip
+    clf.fit(X, y)
+    assert clf.n_iter_ == 1
+    clf.save(tmp_path / "m.pt")
+    np.testing.assert_array_equal(
+        clf.predict_proba(X), C.load(tmp_path / "m.pt").predict_proba(X)
+    )
 
 
 @pytest.mark.parametrize("hook", ["on_batch_end", "on_epoch_end"])
