@@ -46,7 +46,7 @@ from ._net import (
 )
 from ._online import OnlineState
 from ._persistence import load_estimator, save_estimator
-from ._serving import inference_snapshot, serialised
+from ._serving import estimator_lock, inference_snapshot, serialised
 from ._stream_checks import (
     known_streams,
     warn_missing_stream_ids,
@@ -116,6 +116,18 @@ def _check_classes(classes):
         raise ValueError(f"classes must not contain NaN, got {classes.tolist()}.")
     _check_n_classes(classes)
     return classes
+
+
+_ABSENT = object()  # an attribute that _publish deletes
+_READ_TRIES = 3  # reads of a model before predict waits for training to finish
+
+
+def _schema(shell):
+    """``n_features_in_`` and ``feature_names_in_`` recorded on a validation shell."""
+    return {
+        "n_features_in_": shell.n_features_in_,
+        "feature_names_in_": shell.__dict__.get("feature_names_in_", _ABSENT),
+    }
 
 
 def _unit_mean(sample_weight):
@@ -497,23 +509,6 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ input
 
-    @contextlib.contextmanager
-    def _restored_on_error(self):
-        """Undo what input validation recorded if the call fails before training.
-
-        ``validate_data`` records ``n_features_in_`` and ``feature_names_in_``
-        before it checks the values, and labels are checked after it.
-        """
-        keys = ("n_features_in_", "feature_names_in_")
-        saved = {k: self.__dict__[k] for k in keys if k in self.__dict__}
-        try:
-            yield
-        except BaseException:
-            for key in keys:
-                self.__dict__.pop(key, None)
-            self.__dict__.update(saved)
-            raise
-
     def _validate_input(
         self,
         X,
@@ -523,8 +518,14 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         timestamps=None,
         sample_weight=None,
         reset,
+        into=None,
     ):
-        """Validated ``X`` (as float32) and the per-row arguments of a call."""
+        """Validated ``X`` (as float32) and the per-row arguments of a call.
+
+        ``into``: where ``validate_data`` records ``n_features_in_`` and
+        ``feature_names_in_`` when ``reset`` (default: the estimator).
+        """
+        into = self if into is None else into
         no_y = isinstance(y, str) and y == "no_validation"
         # The common case of a fitted model, a float ndarray and (for partial_fit)
         # a 1-D label array, is checked in microseconds; anything else gets
@@ -544,10 +545,10 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             X = X32
         elif no_y:
             with np.errstate(over="ignore"):  # float32 overflow: named by the check
-                X = validate_data(self, X, dtype=np.float32, reset=reset)
+                X = validate_data(into, X, dtype=np.float32, reset=reset)
         else:
             with np.errstate(over="ignore"):
-                X, y = validate_data(self, X, y, dtype=np.float32, reset=reset)
+                X, y = validate_data(into, X, y, dtype=np.float32, reset=reset)
             if reset:
                 check_classification_targets(y)
         if no_y:
@@ -754,29 +755,16 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         time_unit = time_unit_value(self.time_unit)
         return StreamStates(decays, X.shape[1], time_unit), rng["rng_state"]
 
-    def _train(
-        self,
-        classes,
-        net,
-        streams,
-        rng_state,
-        prepared,
-        epochs,
-        initialize,
-        valid=None,
-        online=None,
-    ):
-        """Train ``net``, advance ``streams`` to the end of the call, store both.
+    def _train(self, net, rng_state, dataset, epochs, initialize, valid=None, online=None):
+        """Train ``net``; return the online learner's next state and the RNG's.
 
         ``valid``: the rows held out for validation (``fit`` with
         ``early_stopping``), set on the net's split for this call only. With
         ``online`` (an :class:`OnlineState`, from ``partial_fit``) the pass
-        over the rows is the online learner's; its next state is stored.
+        over the rows is the online learner's. Nothing of the estimator
+        changes here: :meth:`_publish` stores the results.
         """
-        dataset, update = prepared
-        # A new net is discarded on failure; one trained on is put back.
-        guard = contextlib.nullcontext() if initialize else rolled_back_on_error(net)
-        with guard, self._own_rng(rng_state) as rng:
+        with self._own_rng(rng_state) as rng:
             if initialize:
                 net.initialize()
             if valid is not None:
@@ -797,13 +785,70 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             finally:
                 if valid is not None:
                     net.train_split.valid = None
-        streams.commit(update)
-        self.classes_, self.net_, self._streams = classes, net, streams
-        self._rng_state = rng["rng_state"]
-        self._online = online
-        # What predict runs, the online scaling included: swapped in whole, so
-        # it never sees half an update.
-        self._predictor = inference_snapshot(net, online, streams, classes)
+        return online, rng["rng_state"]
+
+    def _publish(self, fitted, commit=None):
+        """Store a training call's results as one change, seen whole by predict.
+
+        ``fitted`` maps attribute names to values (``_ABSENT``: delete it);
+        ``commit``, ``(streams, update)``, advances streams that predict may
+        be reading. The snapshot predict runs (weights, online scaling,
+        streams, classes) is built first; the change itself is a few
+        assignments between two steps of ``_generation``, which
+        :meth:`_consistent` reads before and after.
+        """
+        predictor = inference_snapshot(
+            fitted["net_"], fitted["_online"], fitted["_streams"], fitted["classes_"]
+        )
+        generation = self.__dict__.get("_generation", 0)
+        self._generation = generation + 1  # odd: a change is being made
+        try:
+            if commit is not None:
+                streams, update = commit
+                streams.commit(update)
+            for name, value in fitted.items():
+                if value is _ABSENT:
+                    self.__dict__.pop(name, None)
+                else:
+                    setattr(self, name, value)
+            self._predictor = predictor
+        finally:
+            self._generation = generation + 2
+
+    def _consistent(self, read):
+        """``read()`` of one published model, read again if one was published during it.
+
+        Predicting takes no lock, so that it runs beside training; a change
+        published while it read (odd ``_generation``, or a new one) may have
+        given it half of each model, so it reads again, and after a few tries
+        holds the lock that training calls hold.
+        """
+        for _ in range(_READ_TRIES):
+            generation = self.__dict__.get("_generation", 0)
+            if generation % 2:
+                continue
+            try:
+                result = read()
+            except Exception:
+                if self.__dict__.get("_generation", 0) == generation:
+                    raise
+                continue  # the error may come from the change: read again
+            if self.__dict__.get("_generation", 0) == generation:
+                return result
+        with estimator_lock(self):
+            return read()
+
+    def _validation_shell(self):
+        """An instance with the estimator's attributes, for ``validate_data(reset=True)``.
+
+        It records ``n_features_in_`` and ``feature_names_in_`` on the shell,
+        so that the model being served keeps its own until the new one is
+        published, and a call that fails leaves them as they were.
+        """
+        shell = object.__new__(type(self))
+        shell.__dict__.update(self.__dict__)
+        return shell
+
 
     @serialised
     @_fit_context(prefer_skip_nested_validation=True)
@@ -847,54 +892,60 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.fit(X, y, stream_ids=ids).n_iter_
         2
         """
-        with self._restored_on_error():
-            X, y, stream_ids, timestamps, sample_weight = self._validate_input(
-                X,
-                y,
-                stream_ids=stream_ids,
-                timestamps=timestamps,
-                sample_weight=sample_weight,
-                reset=True,
-            )
-            classes = np.unique(y)
-            _check_n_classes(classes)
-            y_codes = self._encode(y, classes)
-            check_validation_monitors(self.callbacks, self.early_stopping)
-            if self.early_stopping and X.shape[0] < 2:
-                raise ValueError(
-                    "early_stopping needs at least 2 rows to hold some out."
-                )
-            rng_state = self._initial_rng_state()
-            # Everything stays inside: a failure in training leaves the
-            # estimator as it was.
-            streams = self._new_streams(X, stream_ids, rng_state)
-            if self.learn_decay:
-                streams, rng_state = self._learn_decays(
-                    streams, X, y_codes, stream_ids, timestamps, sample_weight,
-                    len(classes), rng_state,
-                )  # fmt: skip
-            prepared = self._prepare(
-                streams, X, y_codes, stream_ids, timestamps, sample_weight
-            )
-            net = self._build_net(streams, len(classes))
-            valid = None
-            if self.early_stopping:
-                valid = self._validation_rows(stream_ids, X.shape[0], rng_state)
-            self._train(
-                classes,
-                net,
-                streams,
-                rng_state,
-                prepared,
-                self.max_epochs,
-                initialize=True,
-                valid=valid,
-            )
+        shell = self._validation_shell()
+        X, y, stream_ids, timestamps, sample_weight = self._validate_input(
+            X,
+            y,
+            stream_ids=stream_ids,
+            timestamps=timestamps,
+            sample_weight=sample_weight,
+            reset=True,
+            into=shell,
+        )
+        classes = np.unique(y)
+        _check_n_classes(classes)
+        y_codes = self._encode(y, classes)
+        check_validation_monitors(self.callbacks, self.early_stopping)
+        if self.early_stopping and X.shape[0] < 2:
+            raise ValueError("early_stopping needs at least 2 rows to hold some out.")
+        rng_state = self._initial_rng_state()
+        # Everything stays local until _publish: a failure leaves the
+        # estimator as it was, and predict serves the old model meanwhile.
+        streams = self._new_streams(X, stream_ids, rng_state)
+        if self.learn_decay:
+            streams, rng_state = self._learn_decays(
+                streams, X, y_codes, stream_ids, timestamps, sample_weight,
+                len(classes), rng_state,
+            )  # fmt: skip
+        dataset, update = self._prepare(
+            streams, X, y_codes, stream_ids, timestamps, sample_weight
+        )
+        net = self._build_net(streams, len(classes))
+        valid = None
+        if self.early_stopping:
+            valid = self._validation_rows(stream_ids, X.shape[0], rng_state)
+        online, rng_state = self._train(
+            net, rng_state, dataset, self.max_epochs, initialize=True, valid=valid
+        )
+        streams.commit(update)  # not yet seen by predict
         if self.after_fit == "reset":
             streams.reset()
-        self._fit_streams = known_streams(streams) if self.after_fit == "warn" else None
-        self._timestamped = timestamps is not None
-        self.n_iter_ = len(net.history)  # early stopping may end before max_epochs
+        self._publish(
+            {
+                **_schema(shell),
+                "classes_": classes,
+                "net_": net,
+                "_streams": streams,
+                "_rng_state": rng_state,
+                "_online": online,
+                "_fit_streams": (
+                    known_streams(streams) if self.after_fit == "warn" else None
+                ),
+                "_timestamped": timestamps is not None,
+                # early stopping may end before max_epochs
+                "n_iter_": len(net.history),
+            }
+        )
         return self
 
     def _validation_rows(self, stream_ids, n_rows, rng_state):
@@ -966,47 +1017,54 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             classes = self.classes_
         if _num_samples(X) == 0 and _num_samples(y) == 0:
             return self  # a live stream may have nothing new: nothing to learn
-        with self._restored_on_error():
-            X, y, stream_ids, timestamps, sample_weight = self._validate_input(
-                X,
-                y,
-                stream_ids=stream_ids,
-                timestamps=timestamps,
-                sample_weight=sample_weight,
-                reset=first_call,
+        shell = self._validation_shell() if first_call else None
+        X, y, stream_ids, timestamps, sample_weight = self._validate_input(
+            X,
+            y,
+            stream_ids=stream_ids,
+            timestamps=timestamps,
+            sample_weight=sample_weight,
+            reset=first_call,
+            into=shell,
+        )
+        y_codes = self._encode(y, classes)
+        if first_call:
+            rng_state = self._initial_rng_state()
+            streams = self._new_streams(X, stream_ids, rng_state)
+            net = self._build_net(streams, len(classes))
+        else:
+            streams, net, rng_state = self._streams, self.net_, self._rng_state
+        dataset, update = self._prepare(
+            streams, X, y_codes, stream_ids, timestamps, sample_weight
+        )
+        online = getattr(self, "_online", None)
+        if online is None:  # inputs are scaled only in a model begun online
+            online = OnlineState(
+                streams.n_inputs,
+                scaling=first_call and self.online_scaling,
+                replay=self.online_replay,
+                drift=self.online_drift,
             )
-            y_codes = self._encode(y, classes)
+        # A new net is discarded on failure; one trained on is put back.
+        guard = contextlib.nullcontext() if first_call else rolled_back_on_error(net)
+        with guard:
+            online, rng_state = self._train(
+                net, rng_state, dataset, 1, initialize=first_call, online=online
+            )
+            fitted = {
+                "classes_": classes,
+                "net_": net,
+                "_streams": streams,
+                "_rng_state": rng_state,
+                "_online": online,
+                "_fit_streams": None,  # the streams have moved on: no longer fit's
+                "n_iter_": 1 if first_call else self.n_iter_ + 1,
+            }
             if first_call:
-                rng_state = self._initial_rng_state()
-                streams = self._new_streams(X, stream_ids, rng_state)
-                net = self._build_net(streams, len(classes))
-            else:
-                streams, net, rng_state = self._streams, self.net_, self._rng_state
-            prepared = self._prepare(
-                streams, X, y_codes, stream_ids, timestamps, sample_weight
-            )
-            online = getattr(self, "_online", None)
-            if online is None:  # inputs are scaled only in a model begun online
-                online = OnlineState(
-                    streams.n_inputs,
-                    scaling=first_call and self.online_scaling,
-                    replay=self.online_replay,
-                    drift=self.online_drift,
-                )
-            self._train(
-                classes,
-                net,
-                streams,
-                rng_state,
-                prepared,
-                1,
-                initialize=first_call,
-                online=online,
-            )
-            self._fit_streams = None  # the streams have moved on: no longer fit's
+                fitted.update(_schema(shell))
             if first_call or timestamps is not None:
-                self._timestamped = timestamps is not None
-        self.n_iter_ = 1 if first_call else self.n_iter_ + 1
+                fitted["_timestamped"] = timestamps is not None
+            self._publish(fitted, commit=(streams, update))
         return self
 
     # -------------------------------------------------------------- inference
@@ -1102,11 +1160,15 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
     @with_torch_threads
     def _logits(self, X, stream_ids, timestamps, method):
         """Logits of the rows and the classes they index, from one snapshot."""
-        rows = self._rows(X, stream_ids, timestamps, method)
-        predictor = self._predictor  # weights, scaling, streams, classes: one call's
-        # The update is dropped at once: it is as large as the states.
-        features = predictor.streams.features(*rows, device=self.device)[0]
-        return predictor(features), predictor.classes
+
+        def read():
+            rows = self._rows(X, stream_ids, timestamps, method)
+            predictor = self._predictor  # weights, scaling, streams, classes
+            # The update is dropped at once: it is as large as the states.
+            features = predictor.streams.features(*rows, device=self.device)[0]
+            return predictor(features), predictor.classes
+
+        return self._consistent(read)
 
     @with_torch_threads
     def _last_row_proba(self, X, stream_ids):
@@ -1117,13 +1179,17 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         :class:`SignalAccumulativeSeriesClassifier` reads, without the
         network's pass over the other rows.
         """
-        X, stream_ids, _ = self._rows(X, stream_ids, None)
-        predictor = self._predictor
-        ids, features = predictor.streams.last_row_features(
-            X, stream_ids, device=self.device
-        )
-        logits = predictor(features).to("cpu", torch.float64)
-        return ids, torch.softmax(logits, dim=1).numpy()
+
+        def read():
+            rows, ids = self._rows(X, stream_ids, None)[:2]
+            predictor = self._predictor
+            ids, features = predictor.streams.last_row_features(
+                rows, ids, device=self.device
+            )
+            return ids, predictor(features)
+
+        ids, logits = self._consistent(read)
+        return ids, torch.softmax(logits.to("cpu", torch.float64), dim=1).numpy()
 
     def predict(
         self,
@@ -1226,6 +1292,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         state = dict(super().__getstate__())  # may be __dict__ itself
         state.pop("_lock", None)  # locks cannot be pickled; a copy gets its own
         state.pop("_predictor", None)  # rebuilt from net_
+        state.pop("_generation", None)  # of this object's publishing only
         return state
 
     def __setstate__(self, state):

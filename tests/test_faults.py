@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import warnings
 
 import numpy as np
@@ -381,3 +382,55 @@ def test_one_changed_byte_in_the_weights_is_detected(tmp_path):
     (tmp_path / "flipped.pt").write_bytes(bytes(data))
     with pytest.raises(ValueError, match="checksum does not match"):
         C.load(tmp_path / "flipped.pt")
+
+
+# -- Concurrency windows: predict sees one published model, old or new --
+
+
+def test_predict_serves_the_old_model_while_fit_trains_a_new_one():
+    clf = C(hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X[:5])
+    seen = []
+
+    class Probe(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            seen.append(clf.predict_proba(X[:5]))  # the old width, mid-fit
+
+    clf.set_params(callbacks=[("probe", Probe())])
+    clf.fit(np.hstack([X, X]), y)
+    assert len(seen) == 2 and clf.n_features_in_ == 6
+    for proba in seen:
+        np.testing.assert_array_equal(proba, expected)
+
+
+def test_a_predict_during_partial_fits_publish_sees_one_model(monkeypatch):
+    from sklearn_samlp._streams import StreamStates
+
+    ids = np.arange(len(X)) % 4
+    clf = C(hidden_layer_sizes=(8,), random_state=0)
+    clf.partial_fit(X, y, classes=[0, 1], stream_ids=ids)
+    probe, probe_ids = X[:4], np.arange(4)
+    seen = []
+    commit = StreamStates.commit
+
+    def commit_then_predict(self, update):
+        commit(self, update)
+        # Between the new state and the new weights: a reader in another
+        # thread must not pair them with the old ones.
+        reader = threading.Thread(
+            target=lambda: seen.append(clf.predict_proba(probe, stream_ids=probe_ids))
+        )
+        reader.start()
+        reader.join(timeout=0.3)
+        readers.append(reader)
+
+    readers = []
+    monkeypatch.setattr(StreamStates, "commit", commit_then_predict)
+    clf.partial_fit(X[:32], y[:32], stream_ids=ids[:32])
+    monkeypatch.undo()
+    for reader in readers:
+        reader.join(timeout=30)
+    assert len(seen) == 1
+    np.testing.assert_array_equal(
+        seen[0], clf.predict_proba(probe, stream_ids=probe_ids)
+    )
