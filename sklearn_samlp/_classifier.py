@@ -785,6 +785,13 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             finally:
                 if valid is not None:
                     net.train_split.valid = None
+        if not all(bool(torch.isfinite(p).all()) for p in net.module_.parameters()):
+            # As scikit-learn's SGD estimators: a ValueError, and nothing kept.
+            raise ValueError(
+                "Training diverged: the network's weights are no longer finite "
+                "(NaN or infinity), so the estimator is left as it was before "
+                "the call. Lower lr (online_lr for partial_fit) or scale X."
+            )
         return online, rng["rng_state"]
 
     def _publish(self, fitted, commit=None):

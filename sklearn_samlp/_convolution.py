@@ -241,6 +241,8 @@ class CausalConvolutions:
         ):
             raise ValueError("convolution dilations must be positive integers.")
         masks, thresholds = arrays["channel_masks"], arrays["thresholds"]
+        if not np.issubdtype(np.asarray(thresholds).dtype, np.floating):
+            raise ValueError("convolution thresholds must be floats.")
         if not (np.isfinite(thresholds).all() and np.isin(masks, (0, 1)).all()):
             raise ValueError("convolution thresholds or masks are invalid.")
         return cls(n_features, dilations.tolist(), masks, thresholds)

@@ -154,6 +154,7 @@ def load_estimator(cls, path, device=None):
         net = estimator._build_net(fitted["streams"], len(fitted["classes"]))
         with torch.random.fork_rng(devices=[]):  # initialisation is overwritten
             net.initialize()
+        _check_module_state(content["module_state"], net.module_)
         net.module_.load_state_dict(content["module_state"])
         # The optimizer's step trusts its state's shapes: a wrong one writes
         # out of bounds, so every tensor is checked before torch sees it.
@@ -264,9 +265,10 @@ def _check_fitted_fields(content, estimator):
         n_features,
         time_unit_value(estimator.time_unit),
         json.loads(content["stream_ids"]),
-        content["stream_states"].numpy(),
-        content["stream_elapsed"].numpy(),
-        content["stream_last_time"].numpy(),
+        *(
+            _float_tensor(content, name).numpy()
+            for name in ("stream_states", "stream_elapsed", "stream_last_time")
+        ),
         **extra,
     )
 
@@ -311,10 +313,33 @@ def _convolution_fields(content, estimator):
     }
 
 
+def _check_module_state(state, module):
+    """Each saved weight has its parameter's dtype (``load_state_dict`` would cast)."""
+    if not isinstance(state, dict):
+        raise ValueError("module_state must be a dict of tensors.")
+    for key, tensor in module.state_dict().items():
+        saved = state.get(key)
+        if isinstance(saved, torch.Tensor) and saved.dtype != tensor.dtype:
+            raise ValueError(
+                f"module_state {key!r} has dtype {saved.dtype}, the network's "
+                f"{tensor.dtype}."
+            )
+
+
+def _float_tensor(content, name):
+    """``content[name]``, a tensor of floats (another dtype would be cast silently)."""
+    value = content[name]
+    if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+        raise ValueError(f"{name} must be a tensor of floats.")
+    return value
+
+
 def _finite_array(content, name, dtype):
     value = content[name]
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a tensor.")
+    if value.is_floating_point() != np.issubdtype(dtype, np.floating):
+        raise ValueError(f"{name} has dtype {value.dtype}, expected {np.dtype(dtype)}.")
     array = value.numpy().astype(dtype)
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinity.")
@@ -393,7 +418,12 @@ def _check_optimizer_state(state_dict, optimizer):
 
 
 def _check_hyperparameters(saved, group):
-    """A saved parameter group's settings: a fresh group's keys and types, in range."""
+    """A saved parameter group's settings: a fresh group's keys and types, in range.
+
+    The flags (``amsgrad``, ``fused``, ...) are the estimator's choice for this
+    torch and device, not state: the fresh group's replace the file's, so
+    that one saved on another device trains here as a fresh one would.
+    """
     if set(saved) != set(group):
         raise ValueError("optimizer_state's parameter group settings do not match.")
     for key, value in saved.items():
@@ -401,6 +431,8 @@ def _check_hyperparameters(saved, group):
         if key == "params" or fresh is None or isinstance(fresh, bool):
             if isinstance(fresh, bool) and not isinstance(value, bool):
                 raise ValueError(f"optimizer_state setting {key!r} must be a bool.")
+            if key != "params":
+                saved[key] = fresh
             continue
         values = value if isinstance(value, tuple) else (value,)
         if isinstance(fresh, tuple) != isinstance(value, tuple) or not all(
@@ -491,5 +523,10 @@ def _check_online_state(online, n_inputs, n_classes):
     if not isinstance(boost, float) or not 1.0 <= boost <= _BOOST:
         raise ValueError(f"online_state boost must be in [1, {_BOOST}], got {boost!r}.")
     integer("n_drifts")
-    integer("rows_seen")
+    rows_seen = integer("rows_seen")
     integer("age")
+    if online["scaler_n"] is not None and online["scaler_n"] > rows_seen:
+        raise ValueError(
+            f"online_state scaler_n {online['scaler_n']} counts more rows than "
+            f"rows_seen {rows_seen}."
+        )

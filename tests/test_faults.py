@@ -434,3 +434,15 @@ def test_a_predict_during_partial_fits_publish_sees_one_model(monkeypatch):
     np.testing.assert_array_equal(
         seen[0], clf.predict_proba(probe, stream_ids=probe_ids)
     )
+
+
+def test_training_that_diverges_raises_and_keeps_the_model(tmp_path):
+    clf = C(hidden_layer_sizes=(8,), random_state=0, online_replay=16)
+    clf.partial_fit(X, y, classes=[0, 1])
+    clf.set_params(online_lr=1e300)
+    before = _fingerprint(clf, tmp_path)
+    with pytest.raises(ValueError, match="Training diverged.*online_lr"):
+        clf.partial_fit(X[:20], y[:20])
+    _assert_same(before, _fingerprint(clf, tmp_path))
+    with pytest.raises(ValueError, match="Training diverged"):
+        C(hidden_layer_sizes=(8,), lr=1e300, max_epochs=2, random_state=0).fit(X, y)
