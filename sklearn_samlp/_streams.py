@@ -101,7 +101,8 @@ class StreamStates:
     The states live in arrays that grow by doubling, one row per stream, so
     a stream costs ``4 * width + 16`` bytes of state (float32 accumulators,
     float64 elapsed and last time) plus its entry in the ``index`` dict (about
-    100 bytes with a small int or short str id), whether it saw one row or a
+    100 bytes with a small int or short str id) and in the list of ids by row
+    (8 bytes), whether it saw one row or a
     million. ``states``, ``elapsed`` and ``last_time`` are views of the rows in
     use.
 
