@@ -9,7 +9,6 @@ tensor-indexing operation instead, which is what keeps a small MLP fast.
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
-import copy
 import signal
 import threading
 from contextlib import contextmanager
@@ -121,17 +120,31 @@ def rolled_back_on_error(net):
 
     For training that continues an existing net (``partial_fit``): whatever
     stops it (an exception in a callback, Ctrl-C), the net is as it was
-    before the call. The copies cost about as much as one small step.
+    before the call. The copies are plain tensor clones (``deepcopy`` of the
+    optimizer's state would cost more than a small training step).
     """
-    weights = {k: v.clone() for k, v in net.module_.state_dict().items()}
-    optimizer = copy.deepcopy(net.optimizer_.state_dict())
+    tensors = [*net.module_.parameters(), *net.module_.buffers()]
+    saved_tensors = [t.detach().clone() for t in tensors]
+    optimizer = net.optimizer_
+    saved_state = {
+        param: {k: v.clone() if torch.is_tensor(v) else v for k, v in entry.items()}
+        for param, entry in optimizer.state.items()
+    }
+    saved_groups = [
+        {k: v for k, v in group.items() if k != "params"}
+        for group in optimizer.param_groups
+    ]
     n_epochs = len(net.history)
     try:
         yield
     except BaseException:
         with torch.no_grad():
-            net.module_.load_state_dict(weights)
-        net.optimizer_.load_state_dict(optimizer)
+            for tensor, saved in zip(tensors, saved_tensors):
+                tensor.copy_(saved)
+        optimizer.state.clear()
+        optimizer.state.update(saved_state)
+        for group, saved in zip(optimizer.param_groups, saved_groups):
+            group.update(saved)
         del net.history[n_epochs:]
         raise
 
