@@ -21,7 +21,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, GroupShuffleSplit
 
 from ._classifier import SignalAccumulativeClassifier
 from ._console import EpochProgressBar
-from ._time import time_unit_value
+from ._time import duration_text, time_unit_value
 from .datasets import (
     load_basic_motions,
     load_gunpoint,
@@ -94,7 +94,8 @@ def _build_parser():
             "are split into training and test series; the decay is tuned by "
             f"{N_FOLDS}-fold GroupKFold cross-validation over the training series; "
             "the tuned model is trained on all training series, compared on the "
-            "test series with the memoryless model (decay=0), and saved."
+            "test series with the memoryless model (decay=0), and saved if --out "
+            "names a file."
         ),
         epilog=(
             "CSV files: one row per time step with a header line; the rows of "
@@ -189,10 +190,11 @@ def _build_parser():
 
 def _load_bundled(name, features):
     bunch = DATASETS[name]()
-    X = bunch.data
+    X, names = bunch.data, list(bunch.feature_names)
     if features is not None:
-        X = X[:, _feature_indices(features, list(bunch.feature_names), name)]
-    return X, bunch.target_names[bunch.target], bunch.stream_ids
+        columns = _feature_indices(features, names, name)
+        X, names = X[:, columns], [names[j] for j in columns]
+    return X, bunch.target_names[bunch.target], bunch.stream_ids, names
 
 
 def _feature_indices(features, names, where):
@@ -342,7 +344,7 @@ def _read_csv(path, target, stream_column, time_column=None, features=None):
                 f"stream column {stream_column!r} has fewer than 2 streams; "
                 "omit --stream-column to cut one stream into segments"
             )
-    return X, y, stream_ids, times
+    return X, y, stream_ids, times, features
 
 
 # ---------------------------------------------------------------- workflow
@@ -396,7 +398,7 @@ def _time_unit(times, stream_ids, text):
             raise DataError(f"--time-unit must be positive, got {text}")
         how = "given"
     if datetimes:
-        return np.timedelta64(round(value * 1e9), "ns"), f"{_seconds(value)} ({how})"
+        return duration_text(value), f"{_seconds(value)} ({how})"
     return value, f"{value:g} ({how})"
 
 
@@ -515,12 +517,12 @@ def _accuracies(clf, X, y, stream_ids, times):
 def _run(args, say):
     if args.csv is not None:
         name = os.path.basename(args.csv)
-        X, y, stream_ids, times = _read_csv(
+        X, y, stream_ids, times, features = _read_csv(
             args.csv, args.target, args.stream_column, args.time_column, args.features
         )
     else:
         name = args.data or "japanese_vowels"
-        X, y, stream_ids = _load_bundled(name, args.features)
+        X, y, stream_ids, features = _load_bundled(name, args.features)
         times = None
     n_series = len(np.unique(stream_ids))
     say(
@@ -579,6 +581,9 @@ def _run(args, say):
     saved = None
     if args.out is not None:
         clf.set_params(verbose=0, callbacks=None)  # they only served this run
+        # Trained on these named columns (as arrays: pandas is no dependency),
+        # so the saved model checks them as if fitted on a data frame.
+        clf.feature_names_in_ = np.asarray(features, dtype=object)
         path = os.path.expanduser(args.out)
         try:
             clf.save(path)

@@ -21,7 +21,7 @@ from ._convolution_streams import ConvolutionStreams
 from ._online import _BOOST, OnlineState
 from ._serving import inference_snapshot
 from ._streams import StreamStates, _check_decays, _check_no_nan
-from ._time import is_duration, time_unit_value
+from ._time import duration_text, is_duration, time_unit_value
 
 FORMAT = "sklearn_samlp.SignalAccumulativeClassifier"
 VERSION = 1
@@ -61,7 +61,7 @@ def save_estimator(estimator, path):
         params["random_state"] = None  # a generator cannot be saved; its state is
     params["device"] = str(params["device"])
     if is_duration(params["time_unit"]):  # a Timedelta: as a string, in ns
-        params["time_unit"] = f"{round(time_unit_value(params['time_unit']) * 1e9)}ns"
+        params["time_unit"] = duration_text(time_unit_value(params["time_unit"]))
     for name in ("decay", "convolution_decay"):
         if isinstance(params[name], (list, tuple, np.ndarray)):
             params[name] = [float(d) for d in params[name]]

@@ -33,6 +33,23 @@ _UNITS = {
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zµ]+)\s*$")
 
 
+def duration_text(seconds):
+    """``seconds`` as the shortest duration string ``time_unit`` reads back exactly.
+
+    Examples
+    --------
+    >>> from sklearn_samlp._time import duration_text
+    >>> duration_text(10.0), duration_text(0.02), duration_text(90.0)
+    ('10s', '20ms', '90s')
+    """
+    ns = round(seconds * 1e9)
+    for unit in ("d", "h", "min", "s", "ms", "us"):
+        size = round(_UNITS[unit] * 1e9)
+        if ns % size == 0:
+            return f"{ns // size}{unit}"
+    return f"{ns}ns"
+
+
 def is_duration(time_unit):
     """Whether ``time_unit`` is a duration (str, timedelta) rather than a number."""
     return isinstance(time_unit, (str, datetime.timedelta, np.timedelta64))

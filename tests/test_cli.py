@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from _warning_policy import (
     SUBPROCESS_WARNINGS,
@@ -64,7 +65,10 @@ def test_default_run(tmp_path, capsys):
     clf = SignalAccumulativeClassifier.load(out_path)
     assert clf.decay == decay and clf.n_iter_ == 2
     bunch = load_japanese_vowels()
-    y_pred = clf.predict(bunch.data[:50], stream_ids=bunch.stream_ids[:50] + 10_000)
+    # Trained on named columns: the saved model checks them, as if fitted on a frame.
+    assert list(clf.feature_names_in_) == list(bunch.feature_names)
+    rows = pd.DataFrame(bunch.data[:50], columns=bunch.feature_names)
+    y_pred = clf.predict(rows, stream_ids=bunch.stream_ids[:50] + 10_000)
     assert set(y_pred) <= set(bunch.target_names)
 
 
@@ -444,3 +448,15 @@ def test_convolution_accumulator_on_a_shape_problem(capsys):
     table = _table(out)
     assert set(table) >= {"accumulator", "memoryless"}
     assert 0.5 < table["accumulator"][1] <= 1.0  # per-row accuracy of the model
+
+
+def test_a_model_saved_from_datetimes_keeps_a_readable_time_unit(tmp_path, capsys):
+    path = _write_timed_csv(tmp_path / "timed.csv", True)
+    out_path = tmp_path / "m.pt"
+    argv = ["--csv", str(path), "--target", "regime", "--stream-column", "series"]
+    argv += ["--time-column", "when", "--decay", "0.9", "--epochs", "1"]
+    assert main([*argv, "--time-unit", "20ms", "--out", str(out_path)]) == 0
+    capsys.readouterr()
+    clf = SignalAccumulativeClassifier.load(out_path)
+    assert clf.time_unit == "20ms"  # not '20000000ns'
+    assert list(clf.feature_names_in_) == ["x1", "x2", "x3"]

@@ -35,8 +35,10 @@ SERIES_XFAIL = {
     "check_methods_subset_invariance": (
         "each series starts fresh, so a series' prediction does not depend on "
         "the others (tests/test_series.py checks it to 1e-6), but float32 scans "
-        "and matrix products over a different batch round differently: about "
-        "1e-7 relative, above the check's rtol of 1e-7"
+        "and matrix products over a different batch may round differently: about "
+        "1e-7 relative, at the check's rtol of 1e-7. Where the BLAS and thread "
+        "count round a subset as the whole batch the check passes (an XPASS: "
+        "scikit-learn's expected failures are not strict)"
     ),
 }
 
