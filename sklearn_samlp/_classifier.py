@@ -553,6 +553,8 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                 check_classification_targets(y)
         if no_y:
             y = None
+        elif sample_weight is None:  # scikit-learn's check costs tens of us
+            sample_weight = np.ones(X.shape[0], dtype=np.float32)
         else:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float32, ensure_non_negative=True
@@ -780,12 +782,13 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
                         lr=self.online_lr,
                         replay=self.online_replay,
                         drift=self.online_drift,
-                        predict_first=not initialize,
+                        logits_of=None if initialize else self._predictor,
                     )
             finally:
                 if valid is not None:
                     net.train_split.valid = None
-        if not all(bool(torch.isfinite(p).all()) for p in net.module_.parameters()):
+        weights = [p.detach().reshape(-1) for p in net.module_.parameters()]
+        if not bool(torch.isfinite(torch.cat(weights)).all()):
             # As scikit-learn's SGD estimators: a ValueError, and nothing kept.
             raise ValueError(
                 "Training diverged: the network's weights are no longer finite "

@@ -232,7 +232,8 @@ class TightLoopNet(NeuralNet):
             return super().run_single_epoch(
                 iterator, training, prefix, step_fn, **fit_params
             )
-        self._set_training(True)
+        if not (self.module_.training and self.criterion_.training):
+            self._set_training(True)  # walks every submodule: not on every call
         module, criterion, optimizer = self.module_, self.criterion_, self.optimizer_
         accuracy = [cb for _, cb in self.callbacks_ if isinstance(cb, TrainAccuracy)]
         losses, sizes = [], []

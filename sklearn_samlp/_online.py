@@ -202,17 +202,16 @@ class OnlineState:
         new.__dict__.update(self.__dict__)
         return new
 
-    def _prequential_loss(self, module, X, y, w):
-        """Mean loss of the rows under the model as it stands (no gradient)."""
-        # In a test-then-train loop predict has left the module in eval mode;
-        # switching modes walks every submodule, which shows on one-row calls.
-        was_training = module.training
-        if was_training:
-            module.eval()
+    def _prequential_loss(self, logits_of, X, y, w):
+        """Mean loss of the rows under the model as it stands (no gradient).
+
+        ``logits_of`` maps the network's raw inputs to logits: the
+        estimator's eval-mode snapshot of the weights and this state's
+        scaling, so that the training module is neither switched to eval
+        mode and back (which walks every submodule) nor run with autograd.
+        """
         with torch.no_grad():
-            loss = F.cross_entropy(module(X), y, reduction="none")
-        if was_training:
-            module.train()
+            loss = F.cross_entropy(logits_of(X).float(), y, reduction="none")
         if w is not None:
             loss = loss * w
         return float(loss.mean())
@@ -242,7 +241,7 @@ class OnlineState:
             self.slow_loss += slow_a * (loss - self.slow_loss)
         return drift
 
-    def learn(self, net, dataset, batch_size, lr, replay, drift, predict_first):
+    def learn(self, net, dataset, batch_size, lr, replay, drift, logits_of=None):
         """Train ``net`` one pass over ``dataset``; return the next state.
 
         Parameters
@@ -260,9 +259,11 @@ class OnlineState:
             ``batch_size`` rows from it.
         drift : bool
             Whether to watch this call's loss for drift.
-        predict_first : bool
-            Whether the model has learned anything yet: only then is the
-            prequential loss of the rows watched for drift.
+        logits_of : callable, default=None
+            The model as it stands, from raw network inputs to logits (the
+            estimator's inference snapshot); None before it has learned
+            anything. Only with it is the rows' prequential loss watched for
+            drift.
         """
         new = self._copy()
         new.capacity, new.drift = int(replay), bool(drift)
@@ -276,8 +277,8 @@ class OnlineState:
         if new.scaler is not None:
             new.scaler = new.scaler.updated(X)
         Xs = new.transform(X)
-        if predict_first and new.drift:
-            loss = self._prequential_loss(net.module_, self.transform(X), y, w)
+        if logits_of is not None and new.drift:
+            loss = self._prequential_loss(logits_of, X, y, w)
             if new._watch(loss, n):
                 new._forget_old_rows()
 
