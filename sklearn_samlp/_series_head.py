@@ -85,24 +85,69 @@ def _temperature(logits, codes, sample_weight):
     return float(np.exp(result.x))
 
 
+def loo_ridge(X, Y, sample_weight, alphas):
+    """``RidgeCV(alphas, scoring=_neg_mse, store_cv_results=True).fit`` for n <= p.
+
+    scikit-learn's leave-one-out ridge in its "gram" mode, the same numbers
+    (float64, weights as ``sqrt(w)`` row scaling, the intercept left out of
+    the penalty), but the primal coefficients are computed for the chosen
+    alpha only: scikit-learn computes them for every alpha, ten products
+    of the feature matrix where one is needed, which dominated the fit of
+    the prefix heads. Returns ``(alpha, coef, intercept, held_out)``:
+    coefficients of shape (n_targets, n_features), and the leave-one-out
+    predictions of shape (n_samples, n_targets) at the chosen alpha.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n = len(X)
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+    sqrt_sw = np.sqrt(sw)
+    if sample_weight is None:  # the common case: no weighting passes over X
+        x_offset, y_offset = X.mean(axis=0), Y.mean(axis=0)
+        X = X - x_offset
+        Yc = Y - y_offset
+    else:
+        x_offset = np.average(X, axis=0, weights=sw)
+        y_offset = np.average(Y, axis=0, weights=sw)
+        X = (X - x_offset) * sqrt_sw[:, None]
+        Yc = (Y - y_offset) * sqrt_sw[:, None]
+    eigvals, Q = np.linalg.eigh(X @ X.T)
+    QT_y, QT_sw, sw_sum = Q.T @ Yc, Q.T @ sqrt_sw, sqrt_sw @ sqrt_sw
+    best = None
+    for alpha in alphas:
+        D = 1.0 / (eigvals + alpha)
+        c = Q @ (D[:, None] * QT_y)
+        d = (Q**2) @ D - (Q @ (D * QT_sw)) * sqrt_sw / sw_sum
+        held_out = (Yc - c / d[:, None]) / sqrt_sw[:, None] + y_offset
+        score = _neg_mse(None, held_out, Y, sample_weight)  # RidgeCV's criterion
+        if best is None or score > best[0]:  # the first best, as scikit-learn
+            best = (score, float(alpha), c, held_out)
+    _, alpha, c, held_out = best
+    coef = c.T @ X  # not X.T @ c: numpy runs that layout many times slower
+    return alpha, coef, y_offset - coef @ x_offset, held_out
+
+
 class RidgeHead:
     """Ridge on ``±1`` indicators, leave-one-out alpha, calibrated softmax."""
 
     def fit(self, X, codes, n_classes, sample_weight, keep_held_out=False):
         binarizer = LabelBinarizer(neg_label=-1, pos_label=1).fit(np.arange(n_classes))
         Y = binarizer.transform(codes).astype(np.float64)
-        ridge = RidgeCV(alphas=ALPHAS, scoring=_neg_mse, store_cv_results=True)
-        ridge.fit(X, Y, sample_weight=sample_weight)
-        best = int(np.flatnonzero(ALPHAS == ridge.alpha_)[0])
-        held_out = ridge.cv_results_[..., best].reshape(len(X), -1)
+        if X.shape[0] <= X.shape[1]:  # the usual case: more features than series
+            alpha, coef, intercept, held_out = loo_ridge(X, Y, sample_weight, ALPHAS)
+        else:
+            ridge = RidgeCV(alphas=ALPHAS, scoring=_neg_mse, store_cv_results=True)
+            ridge.fit(X, Y, sample_weight=sample_weight)
+            best = int(np.flatnonzero(ALPHAS == ridge.alpha_)[0])
+            held_out = ridge.cv_results_[..., best].reshape(len(X), -1)
+            alpha, coef, intercept = ridge.alpha_, ridge.coef_, ridge.intercept_
         self.temperature_ = _temperature(_logits(held_out), codes, sample_weight)
         if keep_held_out:  # leave-one-out: free with the fit
             self.held_out_proba_ = softmax(
                 self.temperature_ * _logits(held_out), axis=1
             )
-        self.coef_ = np.atleast_2d(ridge.coef_).astype(np.float32)
-        self.intercept_ = np.atleast_1d(ridge.intercept_).astype(np.float32)
-        self.alpha_ = float(ridge.alpha_)
+        self.coef_ = np.atleast_2d(coef).astype(np.float32)
+        self.intercept_ = np.atleast_1d(intercept).astype(np.float32)
+        self.alpha_ = float(alpha)
         return self
 
     def decision_function(self, X):
