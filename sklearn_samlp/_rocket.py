@@ -299,17 +299,21 @@ class StreamingRocket:
         )
         weights, _, _ = rocket._conv_weights(x.device)
         _, representations = rocket._sequences(past, x)
-        responses = [
-            list(rocket._convolve(sequence, weights[r], rocket.dilations))
-            for r, sequence in enumerate(representations)
-        ]
-        where = {s: k for k, s in enumerate(used)}
+        position = np.searchsorted(used, np.arange(n_series))  # row of a used series
         biases = np.empty_like(unset)
+        # One (representation, dilation) at a time, on the series drawn for
+        # it only: all the responses at once would take gigabytes on long
+        # series (100 x 1,500 rows: 5 GB).
         for r, k in itertools.product(range(2), range(len(dilations))):
-            response = responses[r][k].numpy()  # (n_used, 84, n_timepoints)
+            drawn = np.unique(chosen[r, k])
+            sequences = representations[r][torch.as_tensor(position[drawn])]
+            (response,) = rocket._convolve(
+                sequences, weights[r][k : k + 1], dilations[k : k + 1]
+            )
+            response = response.numpy()  # (n_drawn, 84, n_timepoints)
             for j in range(_N_KERNELS):
                 s = chosen[r, k, j]
-                values = response[where[s], j, : lengths[s]]
+                values = response[np.searchsorted(drawn, s), j, : lengths[s]]
                 biases[r, k, j] = np.quantile(values, levels)
         rocket.biases = biases.astype(np.float32)
         rocket._weights = {}  # cached with the unset biases
