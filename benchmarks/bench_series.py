@@ -22,6 +22,10 @@ with ``decay=(0.5, 0.9, 0.99)`` and the same epochs, on the bundled sets
 and on ``make_regime_streams`` (7 streams to train, 3 to test, drawn anew per
 seed). The time columns are the median ratios of fit and predict time to the
 raw-input model's, measured side by side.
+
+``--memory`` instead measures the peak memory of ``fit`` on 100 series of
+1,500 rows, ours and aeon's MiniRocket and MultiRocket-Hydra, each in a
+fresh child process (aeon's times there include numba's compilation).
 """
 
 # Authors: The sklearn_samlp developers
@@ -211,9 +215,60 @@ def per_row_table(seeds, epochs):
         )
 
 
+MEMORY_SHAPE = (100, 1, 1500)  # the issue's long-series case
+
+
+def memory_child(model):
+    """In a child process: peak RSS of ``fit`` on MEMORY_SHAPE series, in bytes."""
+    import resource
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=MEMORY_SHAPE).astype(np.float32)
+    y = np.arange(len(X)) % 2
+    X[y == 1, :, 700:800] += 1.0
+    if model == "ours":
+        clf = SignalAccumulativeSeriesClassifier(random_state=0)
+    else:
+        clf = aeon_models(0)[model]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    start = time.perf_counter()
+    clf.fit(X, y)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"{peak - before} {seconds}")
+
+
+def memory_table():
+    """Peak memory of fit on 100 series x 1,500 rows, each model in its own child."""
+    import subprocess
+    import sys
+
+    print(f"\nPeak memory of fit on {MEMORY_SHAPE} series (RSS over the start, "
+          "each in a fresh process; the input is 0.6 MB)")
+    rows = {}
+    for model in ("ours", "MiniRocket", "MR-Hydra"):
+        run = subprocess.run(
+            [sys.executable, __file__, "--memory-child", model],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if run.returncode:
+            print(f"{model:<12} failed: {run.stderr.strip().splitlines()[-1:]}")
+            continue
+        peak, seconds = map(float, run.stdout.split()[-2:])
+        rows[model] = (peak, seconds)
+    base = rows.get("MiniRocket", (None, None))[0]
+    for model, (peak, seconds) in rows.items():
+        ratio = f"  ({peak / base:.1f}x MiniRocket's)" if base else ""
+        print(f"{model:<12} {peak / 2**20:8.0f} MiB in {seconds:5.1f} s{ratio}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 seed, 5 epochs")
+    parser.add_argument(
+        "--memory", action="store_true", help="only the peak memory of fit, long series"
+    )
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument(
         "--mlp", action="store_true", help="also the row-model head (slow)"
     )
@@ -223,6 +278,10 @@ def main():
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.memory_child:
+        return memory_child(args.memory_child)
+    if args.memory:
+        return memory_table()
     seeds, epochs = ((0,), 5) if args.quick else ((0, 1, 2), None)
     warnings.simplefilter("ignore", category=FutureWarning)  # aeon's own notices
     print(
