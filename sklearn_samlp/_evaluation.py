@@ -3,6 +3,7 @@
 # Authors: The sklearn_samlp developers
 # SPDX-License-Identifier: Apache-2.0
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -18,6 +19,8 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
+
+from ._stream_checks import StreamIdWarning
 
 __all__ = ["prequential_score"]
 
@@ -85,11 +88,20 @@ class _ChunkResponses(ClassifierMixin, BaseEstimator):
         "chunk_size": [Interval(Integral, 1, None, closed="left")],
         "scoring": [StrOptions(set(get_scorer_names())), callable],
         "classes": ["array-like", None],
+        "continue_streams": ["boolean"],
     },
     prefer_skip_nested_validation=False,  # clf's own parameters are validated
 )
 def prequential_score(
-    clf, X, y, stream_ids=None, *, chunk_size=100, scoring="accuracy", classes=None
+    clf,
+    X,
+    y,
+    stream_ids=None,
+    *,
+    chunk_size=100,
+    scoring="accuracy",
+    classes=None,
+    continue_streams=False,
 ):
     """Evaluate a classifier on a stream by testing, then training, on each chunk.
 
@@ -143,6 +155,15 @@ def prequential_score(
         the labels that occur in ``y``, when ``clf`` is not fitted yet (the
         first ``partial_fit`` needs them); nothing is passed when ``clf`` is
         fitted.
+
+    continue_streams : bool, default=False
+        Whether the rows continue the streams that ``clf`` was fitted on
+        (their ids, each stream's next rows). True silences the
+        ``StreamIdWarning`` that
+        :class:`~sklearn_samlp.SignalAccumulativeClassifier` gives, after
+        ``fit`` with ``after_fit="warn"``, when it predicts rows of training
+        streams; False keeps it, since held-out series numbered like the
+        training ones would start from the training streams' memory.
 
     Returns
     -------
@@ -223,6 +244,19 @@ def prequential_score(
     if first_fit and classes is None:
         classes = np.unique(y)
 
+    with warnings.catch_warnings():
+        if continue_streams:  # told so: the warning has nothing to add
+            warnings.filterwarnings("ignore", category=StreamIdWarning)
+        return _test_then_train(
+            clf, X, y, stream_ids, chunk_size, scorer, score_func, classes, first_fit
+        )
+
+
+def _test_then_train(
+    clf, X, y, stream_ids, chunk_size, scorer, score_func, classes, first_fit
+):
+    """:func:`prequential_score`'s loop over the chunks."""
+    n_samples = y.shape[0]
     starts = np.arange(0, n_samples, chunk_size)
     stops = np.minimum(starts + chunk_size, n_samples)
     scores = np.full(len(starts), np.nan)

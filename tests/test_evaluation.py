@@ -194,3 +194,23 @@ def test_prequential_score_invalid_input(stream):
         prequential_score(_clf(), X, y[:-1], ids)
     with pytest.raises(ValueError, match="at least one row"):
         prequential_score(_clf(), X[:0], y[:0], ids[:0])
+
+
+def test_prequential_score_told_the_rows_continue_the_training_streams():
+    import warnings
+
+    from sklearn_samlp import StreamIdWarning
+
+    X, y, ids = make_regime_streams(n_streams=3, n_steps=200, random_state=0)
+    first = np.arange(len(X)) < len(X) // 2
+    clf = SignalAccumulativeClassifier(max_epochs=2, random_state=0)
+    clf.fit(X[first], y[first], stream_ids=ids[first])
+    with pytest.warns(StreamIdWarning, match="that fit trained on"):
+        prequential_score(clone(clf).fit(X[first], y[first], stream_ids=ids[first]),
+                          X[~first], y[~first], stream_ids=ids[~first])  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StreamIdWarning)
+        told = prequential_score(
+            clf, X[~first], y[~first], stream_ids=ids[~first], continue_streams=True
+        )
+    assert np.all(np.isfinite(told.scores))
