@@ -136,14 +136,17 @@ def _flatten(value, prefix=""):
     return {prefix: value}
 
 
-def _fingerprint(clf, tmp_path):
+def _fingerprint(clf, tmp_path, timestamps=None):
     """All a model is: its file, its history's length and its answers."""
     path = tmp_path / "fingerprint.pt"
     clf.save(path)
     content = _flatten(torch.load(path, weights_only=True))
     path.unlink()
     probe = X[:5]
-    answers = clf.predict_proba(probe, stream_ids=np.array([0, 0, 1, 1, 2]))
+    if timestamps is None:
+        answers = clf.predict_proba(probe, stream_ids=np.array([0, 0, 1, 1, 2]))
+    else:
+        answers = clf.predict_proba(probe, timestamps=timestamps)
     return content, len(clf.history_), clf.n_iter_, answers
 
 
@@ -446,3 +449,31 @@ def test_training_that_diverges_raises_and_keeps_the_model(tmp_path):
     _assert_same(before, _fingerprint(clf, tmp_path))
     with pytest.raises(ValueError, match="Training diverged"):
         C(hidden_layer_sizes=(8,), lr=1e300, max_epochs=2, random_state=0).fit(X, y)
+
+
+def _nan_row():
+    bad = X[:8].copy()
+    bad[3, 1] = np.nan
+    return bad
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m: m.partial_fit(_nan_row(), y[:8]), "NaN"),
+        (lambda m: m.partial_fit(X[:8], np.full(8, 5)), "not in classes_"),
+        (lambda m: m.partial_fit(X[:8], y[:8], timestamps=np.arange(8.0)), "increase"),
+        (lambda m: m.partial_fit(X[:8, :2], y[:8]), "features"),
+        (lambda m: m.update_accumulators(_nan_row()), "NaN"),
+        (lambda m: m.update_accumulators(X[:8], timestamps=np.arange(8.0)), "increase"),
+    ],
+    ids=["NaN row", "new class", "time goes back", "width", "NaN update", "time update"],
+)
+def test_bad_input_on_a_live_model_changes_nothing(tmp_path, call, message):
+    clf = C(hidden_layer_sizes=(8,), random_state=0, online_replay=16)
+    clf.partial_fit(X, y, classes=[0, 1], timestamps=np.arange(100.0, 100.0 + len(X)))
+    later = 1000.0 + np.arange(5)
+    before = _fingerprint(clf, tmp_path, timestamps=later)
+    with pytest.raises(ValueError, match=message):
+        call(clf)
+    _assert_same(before, _fingerprint(clf, tmp_path, timestamps=later))
