@@ -171,8 +171,11 @@ def _noting_ctrl_c():
         return
 
     def handler(signum, frame):
-        noted["sigint"] = True
-        previous(signum, frame)  # Python's own raises KeyboardInterrupt
+        try:
+            previous(signum, frame)  # Python's own raises KeyboardInterrupt
+        except KeyboardInterrupt:
+            noted["sigint"] = True  # not when a handler of the user's did not
+            raise
 
     signal.signal(signal.SIGINT, handler)
     try:
