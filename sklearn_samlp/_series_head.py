@@ -97,15 +97,17 @@ def loo_ridge(X, Y, sample_weight, alphas):
     coefficients of shape (n_targets, n_features), and the leave-one-out
     predictions of shape (n_samples, n_targets) at the chosen alpha.
     """
-    X = np.asarray(X, dtype=np.float64)
     n = len(X)
     sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+    if np.all(sw == 1.0):  # unit weights are no weights: the fast branch
+        sample_weight = None
     sqrt_sw = np.sqrt(sw)
     if sample_weight is None:  # the common case: no weighting passes over X
-        x_offset, y_offset = X.mean(axis=0), Y.mean(axis=0)
-        X = X - x_offset
+        x_offset, y_offset = X.mean(axis=0, dtype=np.float64), Y.mean(axis=0)
+        X = np.subtract(X, x_offset, dtype=np.float64)  # centred in one pass
         Yc = Y - y_offset
     else:
+        X = np.asarray(X, dtype=np.float64)
         x_offset = np.average(X, axis=0, weights=sw)
         y_offset = np.average(Y, axis=0, weights=sw)
         X = (X - x_offset) * sqrt_sw[:, None]
@@ -118,7 +120,8 @@ def loo_ridge(X, Y, sample_weight, alphas):
         c = Q @ (D[:, None] * QT_y)
         d = (Q**2) @ D - (Q @ (D * QT_sw)) * sqrt_sw / sw_sum
         held_out = (Yc - c / d[:, None]) / sqrt_sw[:, None] + y_offset
-        score = _neg_mse(None, held_out, Y, sample_weight)  # RidgeCV's criterion
+        errors = ((held_out - Y) ** 2).mean(axis=1)  # RidgeCV's criterion, _neg_mse
+        score = -float(errors.mean() if sample_weight is None else errors @ sw / sw.sum())
         if best is None or score > best[0]:  # the first best, as scikit-learn
             best = (score, float(alpha), c, held_out)
     _, alpha, c, held_out = best
