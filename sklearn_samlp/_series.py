@@ -176,6 +176,9 @@ _ROW_MODEL_PARAMS = (
 )
 
 
+_READ_BYTES = 256 << 20  # features held at once by predict_proba_at
+
+
 def _padded(series):
     """Series as a right-padded 3-D float32 array, and each one's length."""
     lengths = np.array([s.shape[1] for s in series], dtype=np.int64)
@@ -712,12 +715,27 @@ class SignalAccumulativeSeriesClassifier(ClassifierMixin, BaseEstimator):
         return self._proba_at(series, rows)
 
     def _proba_at(self, series, rows):
-        """:meth:`predict_proba_at` of standardised ``series``."""
-        X, lengths = _padded(series)
+        """:meth:`predict_proba_at` of standardised ``series``.
+
+        The series are read a block at a time: the features at every row of
+        all of them at once would take ``len(rows)`` times the memory of
+        their last-row features (gigabytes for a thousand series).
+        """
         prefix_rows = getattr(self, "prefix_rows_", np.empty(0, dtype=np.int64))
         if rows is None:
-            rows = np.r_[prefix_rows, lengths.max()]
+            longest = max(s.shape[1] for s in series)
+            rows = np.r_[prefix_rows, longest]
         rows = _check_rows(rows)
+        per_series = 4 * len(rows) * self.rocket_.n_outputs  # float32 features
+        size = max(1, _READ_BYTES // per_series)
+        blocks = [
+            self._proba_at_block(series[start : start + size], rows, prefix_rows)
+            for start in range(0, len(series), size)
+        ]
+        return np.concatenate(blocks, axis=1)
+
+    def _proba_at_block(self, series, rows, prefix_rows):
+        X, lengths = _padded(series)
         with torch_threads(self.n_threads):
             features = self.rocket_.transform(X, lengths, rows=rows, device=self.device)
         proba = np.empty((len(rows), len(X), len(self.classes_)))

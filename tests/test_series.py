@@ -242,3 +242,21 @@ def test_2d_input_after_a_3d_fit_is_univariate_series_of_any_length():
         flat.predict(X[:, 0, :30])
     with pytest.raises(ValueError, match="2-D X"):
         flat.predict(X)
+
+
+def test_predict_proba_at_reads_blocks_of_series_as_the_whole(monkeypatch):
+    from sklearn_samlp import _series
+
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(1, n)) for n in rng.integers(12, 40, size=23)]
+    y = np.arange(23) % 2
+    clf = SignalAccumulativeSeriesClassifier(
+        n_combinations=200, prefix_rows=4, random_state=0
+    ).fit(X, y)
+    whole = clf.predict_proba_at(X, rows=[5, 10, 30])
+    whole_default = clf.predict_proba_at(X)  # the prefix rows, then the last row
+    monkeypatch.setattr(_series, "_READ_BYTES", 1)  # one series a block
+    np.testing.assert_allclose(
+        clf.predict_proba_at(X, rows=[5, 10, 30]), whole, rtol=1e-6
+    )
+    np.testing.assert_allclose(clf.predict_proba_at(X), whole_default, rtol=1e-6)
