@@ -243,8 +243,10 @@ def memory_table():
     import subprocess
     import sys
 
-    print(f"\nPeak memory of fit on {MEMORY_SHAPE} series (RSS over the start, "
-          "each in a fresh process; the input is 0.6 MB)")
+    print(
+        f"\nPeak memory of fit on {MEMORY_SHAPE} series (RSS over the start, "
+        "each in a fresh process; the input is 0.6 MB)"
+    )
     rows = {}
     for model in ("ours", "MiniRocket", "MR-Hydra"):
         run = subprocess.run(

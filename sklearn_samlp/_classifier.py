@@ -41,8 +41,8 @@ from ._net import (
     MLPModule,
     TensorBatches,
     TightLoopNet,
-    rolled_back_on_error,
     WeightedCrossEntropy,
+    rolled_back_on_error,
 )
 from ._online import OnlineState
 from ._persistence import load_estimator, save_estimator
@@ -757,7 +757,9 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         time_unit = time_unit_value(self.time_unit)
         return StreamStates(decays, X.shape[1], time_unit), rng["rng_state"]
 
-    def _train(self, net, rng_state, dataset, epochs, initialize, valid=None, online=None):
+    def _train(
+        self, net, rng_state, dataset, epochs, initialize, valid=None, online=None
+    ):
         """Train ``net``; return the online learner's next state and the RNG's.
 
         ``valid``: the rows held out for validation (``fit`` with
@@ -849,7 +851,7 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
             return read()
 
     def _validation_shell(self):
-        """An instance with the estimator's attributes, for ``validate_data(reset=True)``.
+        """A copy of the estimator's attributes for ``validate_data(reset=True)``.
 
         It records ``n_features_in_`` and ``feature_names_in_`` on the shell,
         so that the model being served keeps its own until the new one is
@@ -858,7 +860,6 @@ class SignalAccumulativeClassifier(ClassifierMixin, BaseEstimator):
         shell = object.__new__(type(self))
         shell.__dict__.update(self.__dict__)
         return shell
-
 
     @serialised
     @_fit_context(prefer_skip_nested_validation=True)

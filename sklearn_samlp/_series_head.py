@@ -121,7 +121,9 @@ def loo_ridge(X, Y, sample_weight, alphas):
         d = (Q**2) @ D - (Q @ (D * QT_sw)) * sqrt_sw / sw_sum
         held_out = (Yc - c / d[:, None]) / sqrt_sw[:, None] + y_offset
         errors = ((held_out - Y) ** 2).mean(axis=1)  # RidgeCV's criterion, _neg_mse
-        score = -float(errors.mean() if sample_weight is None else errors @ sw / sw.sum())
+        score = -float(
+            errors.mean() if sample_weight is None else errors @ sw / sw.sum()
+        )
         if best is None or score > best[0]:  # the first best, as scikit-learn
             best = (score, float(alpha), c, held_out)
     _, alpha, c, held_out = best

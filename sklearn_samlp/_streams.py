@@ -601,7 +601,9 @@ class StreamStates:
                 index = {sid: k for k, sid in enumerate(keep)}
                 self._set_arrays(index, *(b[rows] for b in self._buffers))
                 return
-            freed = sorted((index.pop(sid) for sid in drop if sid in index), reverse=True)
+            freed = sorted(
+                (index.pop(sid) for sid in drop if sid in index), reverse=True
+            )
             # From the highest freed row down, every row above the one being
             # filled holds a kept stream: the last one moves into it.
             ids = self._ids

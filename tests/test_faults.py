@@ -155,7 +155,9 @@ def _assert_same(before, after):
     content_b, *rest_b = after
     assert content_a.keys() == content_b.keys()
     for key, value in content_a.items():
-        np.testing.assert_array_equal(np.asarray(value), np.asarray(content_b[key]), key)
+        np.testing.assert_array_equal(
+            np.asarray(value), np.asarray(content_b[key]), key
+        )
     assert rest_a[:2] == rest_b[:2]
     np.testing.assert_array_equal(rest_a[2], rest_b[2])
 
@@ -467,7 +469,14 @@ def _nan_row():
         (lambda m: m.update_accumulators(_nan_row()), "NaN"),
         (lambda m: m.update_accumulators(X[:8], timestamps=np.arange(8.0)), "increase"),
     ],
-    ids=["NaN row", "new class", "time goes back", "width", "NaN update", "time update"],
+    ids=[
+        "NaN row",
+        "new class",
+        "time goes back",
+        "width",
+        "NaN update",
+        "time update",
+    ],
 )
 def test_bad_input_on_a_live_model_changes_nothing(tmp_path, call, message):
     clf = C(hidden_layer_sizes=(8,), random_state=0, online_replay=16)

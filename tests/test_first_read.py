@@ -117,7 +117,7 @@ def test_empty_chunk_is_a_no_op(streams):
 
 
 def test_chunks_continue_the_stream_through_update_accumulators():
-    """The Dask remedy (docs/scaling.md): predict a chunk, then advance the state with it."""
+    """The Dask remedy (docs/scaling.md): predict a chunk, then advance the state."""
     X, y, _ = make_regime_streams(n_streams=1, n_steps=200, random_state=0)
     clf = SignalAccumulativeClassifier(decay=0.9, **FAST).fit(X[:100], y[:100])
     whole = clf.predict_proba(X[100:])

@@ -220,7 +220,13 @@ def test_save_load_round_trip(model, tmp_path):
 def test_saved_file_only_holds_plain_data(model, tmp_path):
     path = model.save_model(tmp_path / "m.pt")
     payload = torch.load(path, weights_only=True)
-    assert set(payload) == {"format", "format_version", "config", "state_dict", "checksum"}
+    assert set(payload) == {
+        "format",
+        "format_version",
+        "config",
+        "state_dict",
+        "checksum",
+    }
     assert "accumulators" in payload["state_dict"]
 
 
